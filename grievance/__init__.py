@@ -1,0 +1,113 @@
+"""The grievance and consultation system for migrant workers in Japan."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+from config import Config, config_for
+
+
+def create_app(config: type[Config] | str | None = None, **overrides: object) -> Flask:
+    """Build the application: config, extensions, blueprints, CLI, errors."""
+    config_class = config if isinstance(config, type) else config_for(config)
+    config_class.check()
+
+    app = Flask(__name__, instance_path=str(_instance_dir()))
+    app.config.from_object(config_class)
+    app.config.update(overrides)
+    _prepare_embedded(app)
+
+    from grievance import keys
+
+    keys.init_app(app)
+
+    from grievance.extensions import babel, csrf, db, login_manager, migrate
+    from grievance.i18n import select_locale
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
+    babel.init_app(app, locale_selector=select_locale)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+
+    from grievance import models  # noqa: F401  (register every table)
+    from grievance import errors, health, security, templating
+    from grievance.cases import views as cases_views
+    from grievance.intake import views as intake_views
+    from grievance.notify import dispatch
+    from grievance.notify import views as notify_views
+    from grievance.staff import auth as staff_auth
+    from grievance.staff import views as staff_views
+
+    db_sqlite_pragmas(app)
+    dispatch.init_app(app)
+    security.init_app(app)
+    templating.init_app(app)
+    errors.init_app(app)
+    staff_auth.init_app(app)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(intake_views.bp)
+    app.register_blueprint(staff_views.bp)
+    app.register_blueprint(cases_views.bp)
+    app.register_blueprint(notify_views.bp)
+
+    from grievance import cli
+
+    cli.init_app(app)
+    _quiet_logs()
+    return app
+
+
+def _instance_dir() -> Path:
+    from config import INSTANCE_DIR
+
+    return INSTANCE_DIR
+
+
+def _prepare_embedded(app: Flask) -> None:
+    """Embedded default: make instance/ and a persistent SECRET_KEY on first run."""
+    if not app.config.get("EMBEDDED") or app.config.get("TESTING"):
+        return
+    instance = Path(app.instance_path)
+    instance.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        path = instance / "secret_key"
+        if not path.exists():
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(48))
+        app.config["SECRET_KEY"] = path.read_text().strip()
+
+
+def db_sqlite_pragmas(app: Flask) -> None:
+    """SQLite: WAL so readers never block the writer, and enforced foreign keys."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    from grievance.extensions import db
+
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
+
+    with app.app_context():
+        engine: Engine = db.engine
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        cursor = dbapi_connection.cursor()
+        if app.config["SQLALCHEMY_DATABASE_URI"] not in ("sqlite://", "sqlite:///:memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
+
+
+def _quiet_logs() -> None:
+    # Werkzeug's request log carries IP addresses and query strings.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)

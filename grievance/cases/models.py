@@ -1,0 +1,368 @@
+"""Cases and everything that hangs off them.
+
+Narratives, messages, names and contact details are `EncryptedField`s: the
+columns ending in `_ct` hold only sealed envelopes (see grievance.crypto).
+Columns in the clear are what the queue, triage and reports need and reveal
+no one: codes, times, counts and keyed hashes.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from grievance.crypto import EncryptedBytes, EncryptedField
+from grievance.datakeys import SealedRow, utcnow
+from grievance.extensions import db
+
+
+class CaseStatus(enum.StrEnum):
+    NEW = "new"
+    ACKNOWLEDGED = "acknowledged"
+    IN_PROGRESS = "in_progress"
+    REFERRED = "referred"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class Urgency(enum.StrEnum):
+    P0 = "P0"
+    P1 = "P1"
+    P2 = "P2"
+    P3 = "P3"
+
+
+class Channel(enum.StrEnum):
+    WEB = "web"
+    SMS = "sms"
+    WHATSAPP = "whatsapp"
+
+
+class ContactMethod(enum.StrEnum):
+    NONE = "none"  # never contact me
+    WEB = "web"  # only when I come back to the follow-up page
+    SMS = "sms"
+    WHATSAPP = "whatsapp"
+    EMAIL = "email"
+
+
+class ConsentScope(enum.StrEnum):
+    STORE = "store"
+    SHARE_NARRATIVE = "share_narrative"
+    SHARE_IDENTITY = "share_identity"
+    CONTACT_EMPLOYER = "contact_employer"
+    IMMIGRATION_BODIES = "immigration_bodies"
+
+
+class ReferralStatus(enum.StrEnum):
+    OFFERED = "offered"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    WITHDRAWN = "withdrawn"
+
+
+# -- taxonomy (seeded from shared/domain) ---------------------------------------
+
+category_indicators = Table(
+    "category_indicators",
+    db.metadata,
+    Column("category_code", ForeignKey("categories.code", ondelete="CASCADE"), primary_key=True),
+    Column("indicator_code", ForeignKey("ilo_indicators.code", ondelete="CASCADE"), primary_key=True),
+)
+
+case_categories = Table(
+    "case_categories",
+    db.metadata,
+    Column("case_id", ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True),
+    Column("category_code", ForeignKey("categories.code"), primary_key=True, index=True),
+)
+
+case_indicators = Table(
+    "case_indicators",
+    db.metadata,
+    Column("case_id", ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True),
+    Column("indicator_code", ForeignKey("ilo_indicators.code"), primary_key=True),
+)
+
+
+class IloIndicator(db.Model):
+    __tablename__ = "ilo_indicators"
+
+    code: Mapped[str] = mapped_column(String(8), primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+
+
+class UrgencyLevel(db.Model):
+    __tablename__ = "urgency_levels"
+
+    code: Mapped[str] = mapped_column(String(2), primary_key=True)
+    name: Mapped[str] = mapped_column(String(40))
+    # Deadline for the first human contact. Minutes for P0/P1 (clock time),
+    # working days for P2/P3 (weekends do not count).
+    sla_minutes: Mapped[int | None] = mapped_column(Integer)
+    sla_working_days: Mapped[int | None] = mapped_column(Integer)
+    examples: Mapped[str] = mapped_column(Text, default="")
+
+
+class Category(db.Model):
+    __tablename__ = "categories"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(160))
+    default_urgency: Mapped[str] = mapped_column(ForeignKey("urgency_levels.code"))
+    escalation_rule: Mapped[str] = mapped_column(String(160), default="")
+    referral_types: Mapped[str] = mapped_column(String(200), default="")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    indicators: Mapped[list[IloIndicator]] = relationship(secondary=category_indicators)
+
+
+class ResidenceStatus(db.Model):
+    __tablename__ = "residence_statuses"
+
+    code: Mapped[str] = mapped_column(String(8), primary_key=True)
+    name_en: Mapped[str] = mapped_column(String(120))
+    name_ja: Mapped[str] = mapped_column(String(120))
+    work_restriction: Mapped[str] = mapped_column(String(200), default="")
+    employer_change: Mapped[str] = mapped_column(String(300), default="")
+    key_risks: Mapped[str] = mapped_column(String(300), default="")
+    note: Mapped[str] = mapped_column(String(300), default="")
+
+
+# -- partners ----------------------------------------------------------------------
+
+
+class Partner(db.Model):
+    """A body cases can be referred to: lawyer, union, government, NGO, embassy."""
+
+    __tablename__ = "partners"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(16))  # lawyer|union|government|ngo|embassy|other
+    sector: Mapped[str] = mapped_column(String(32), default="")
+    type_code: Mapped[str] = mapped_column(String(32), default="")
+    pref_code: Mapped[str] = mapped_column(String(2), default="")
+    prefecture: Mapped[str] = mapped_column(String(40), default="")
+    scope: Mapped[str] = mapped_column(String(16), default="")  # local|prefectural|regional|national
+    languages: Mapped[str] = mapped_column(String(200), default="")  # ";"-separated codes
+    categories: Mapped[str] = mapped_column(String(400), default="")  # ";"-separated codes
+    eligibility: Mapped[str] = mapped_column(String(120), default="")  # residence codes; "" = all
+    anonymous_ok: Mapped[str] = mapped_column(String(32), default="")
+    immigration_exposure: Mapped[bool] = mapped_column(Boolean, default=False)
+    notify_email: Mapped[str] = mapped_column(String(200), default="")
+    is_fictional: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    notes: Mapped[str] = mapped_column(String(300), default="")
+
+    def language_list(self) -> list[str]:
+        return [x for x in self.languages.split(";") if x]
+
+    def category_list(self) -> list[str]:
+        return [x for x in self.categories.split(";") if x]
+
+
+# -- cases -------------------------------------------------------------------------
+
+
+class Case(SealedRow, db.Model):
+    __tablename__ = "cases"
+    __table_args__ = (
+        # The queue: open cases by urgency, then deadline; keyset pagination
+        # continues from (urgency, due_at, id).
+        Index("ix_cases_queue", "status", "urgency", "due_at", "id"),
+        Index("ix_cases_open_order", "urgency", "due_at", "id"),
+        Index("ix_cases_created", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(16), unique=True)
+    # Keyed hash of the receipt secret; the secret itself is never stored.
+    secret_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    status: Mapped[str] = mapped_column(String(16), default=CaseStatus.NEW)
+    urgency: Mapped[str] = mapped_column(ForeignKey("urgency_levels.code"), default=Urgency.P3)
+    urgency_reason: Mapped[str] = mapped_column(String(200), default="")
+    language: Mapped[str] = mapped_column(String(12), index=True)
+    channel: Mapped[str] = mapped_column(String(12), default=Channel.WEB)
+    prefecture: Mapped[str | None] = mapped_column(String(2), index=True)
+    industry: Mapped[str | None] = mapped_column(String(40))
+    residence_status: Mapped[str | None] = mapped_column(ForeignKey("residence_statuses.code"))
+    since: Mapped[str | None] = mapped_column(String(16))
+    in_danger: Mapped[bool] = mapped_column(Boolean, default=False)
+    contact_method: Mapped[str] = mapped_column(String(12), default=ContactMethod.WEB)
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    unread_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Normalised keyed hash of the employer's name: counts repeat employers
+    # without decrypting anything.
+    employer_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    outcome_amount_yen: Mapped[int | None] = mapped_column(Integer)
+    feedback_score: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+
+    narrative_ct: Mapped[bytes | None] = mapped_column(EncryptedBytes)
+    # JSON: phone (E.164), e-mail, hours to avoid. Sealed as one field.
+    contact_ct: Mapped[bytes | None] = mapped_column(EncryptedBytes)
+    # JSON: employer, supervising or support organisation, broker, buyer names.
+    intermediaries_ct: Mapped[bytes | None] = mapped_column(EncryptedBytes)
+
+    narrative = EncryptedField("narrative_ct")
+    contact = EncryptedField("contact_ct")
+    intermediaries = EncryptedField("intermediaries_ct")
+
+    categories: Mapped[list[Category]] = relationship(secondary=case_categories)
+    indicators: Mapped[list[IloIndicator]] = relationship(secondary=case_indicators)
+    messages: Mapped[list[Message]] = relationship(
+        back_populates="case", cascade="all, delete-orphan", order_by="Message.id"
+    )
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="case", cascade="all, delete-orphan", order_by="Attachment.id"
+    )
+    consents: Mapped[list[Consent]] = relationship(
+        back_populates="case", cascade="all, delete-orphan", order_by="Consent.id"
+    )
+    referrals: Mapped[list[Referral]] = relationship(
+        back_populates="case", cascade="all, delete-orphan", order_by="Referral.id"
+    )
+
+
+class Message(SealedRow, db.Model):
+    """One message in a case's thread; `internal` ones are staff notes."""
+
+    __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_case_created", "case_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    direction: Mapped[str] = mapped_column(String(3))  # in | out
+    channel: Mapped[str] = mapped_column(String(12))
+    author_kind: Mapped[str] = mapped_column(String(8))  # worker | staff | system
+    author_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    internal: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The provider's id (Twilio MessageSid); unique so a redelivery stores nothing new.
+    provider_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    delivery_status: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    body_ct: Mapped[bytes | None] = mapped_column(EncryptedBytes)
+
+    body = EncryptedField("body_ct")
+    case: Mapped[Case] = relationship(back_populates="messages")
+
+
+class Attachment(SealedRow, db.Model):
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    content_type: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    filename_ct: Mapped[bytes | None] = mapped_column(EncryptedBytes)
+    data_ct: Mapped[bytes | None] = mapped_column(EncryptedBytes)
+
+    filename = EncryptedField("filename_ct")
+    data = EncryptedField("data_ct", binary=True)
+    case: Mapped[Case] = relationship(back_populates="attachments")
+
+
+class Consent(db.Model):
+    """One consent, for one scope (and partner), withdrawable."""
+
+    __tablename__ = "consents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    scope: Mapped[str] = mapped_column(String(24))
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"))
+    method: Mapped[str] = mapped_column(String(16))  # web_tick | message_yes | spoken
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    case: Mapped[Case] = relationship(back_populates="consents")
+    partner: Mapped[Partner | None] = relationship()
+
+    @property
+    def active(self) -> bool:
+        return self.withdrawn_at is None
+
+
+class Referral(db.Model):
+    __tablename__ = "referrals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"), index=True)
+    consent_id: Mapped[int | None] = mapped_column(ForeignKey("consents.id"))
+    shared_fields: Mapped[list[str]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(16), default=ReferralStatus.OFFERED)
+    decline_reason: Mapped[str | None] = mapped_column(String(200))
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    responded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    case: Mapped[Case] = relationship(back_populates="referrals")
+    partner: Mapped[Partner] = relationship()
+
+
+class CaseEvent(db.Model):
+    """Append-only, hash-chained audit event. `detail` never holds personal data.
+
+    The case id is kept after a case is purged (set to NULL would break
+    nothing in the chain: the hash covers the id as it was written).
+    """
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    actor_id: Mapped[int | None] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+
+
+class AuditHead(db.Model):
+    """The single row that serialises audit writes and holds the chain's head.
+
+    Updating it first takes a row lock (PostgreSQL) or the write lock
+    (SQLite), so two transactions can never chain onto the same event.
+    """
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    last_hash: Mapped[str] = mapped_column(String(64))

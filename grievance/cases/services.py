@@ -1,0 +1,136 @@
+"""Case operations: opening a case with a receipt, finding it again, viewing it.
+
+Each service flushes and writes its audit event; the caller commits.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from grievance import crypto
+from grievance.cases import audit
+from grievance.cases.deadlines import due_at
+from grievance.cases.models import Case, Category, Channel, ContactMethod, Urgency
+from grievance.datakeys import DataKey, utcnow
+from grievance.extensions import db
+
+REFERENCE_LENGTH = 8  # ~39.6 bits
+SECRET_LENGTH = 12  # ~59.4 bits; with the reference, ~99 random bits
+
+
+class CaseError(Exception):
+    """Base of the case service errors."""
+
+
+@dataclass
+class NewCase:
+    language: str
+    narrative: str
+    channel: str = Channel.WEB
+    urgency: str = Urgency.P3
+    categories: list[str] = field(default_factory=list)
+    prefecture: str | None = None
+    industry: str | None = None
+    residence_status: str | None = None
+    since: str | None = None
+    in_danger: bool = False
+    contact_method: str = ContactMethod.WEB
+    contact: dict[str, Any] | None = None
+    intermediaries: dict[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What the worker keeps; shown once, never stored in the clear."""
+
+    reference: str
+    secret: str
+
+
+def format_code(code: str) -> str:
+    return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
+
+
+def normalise_code(text: str) -> str:
+    """What the worker typed, without spaces, dashes or case differences."""
+    return "".join(ch for ch in text.upper() if ch.isalnum())
+
+
+def _new_reference() -> str:
+    while True:
+        reference = crypto.random_code(REFERENCE_LENGTH)
+        if db.session.scalar(select(Case.id).where(Case.reference == reference)) is None:
+            return reference
+
+
+def open_case(data: NewCase) -> tuple[Case, Receipt]:
+    """Store a new case, sealed under its own data key, and issue a receipt."""
+    ring = crypto.current_ring()
+    secret = crypto.random_code(SECRET_LENGTH)
+    now = utcnow()
+    urgency = Urgency.P0 if data.in_danger else data.urgency
+    categories = (
+        db.session.scalars(select(Category).where(Category.code.in_(data.categories))).all()
+        if data.categories
+        else []
+    )
+    case = Case(
+        data_key=DataKey.create(),
+        reference=_new_reference(),
+        secret_hash=crypto.hash_secret(ring, secret),
+        language=data.language,
+        channel=data.channel,
+        urgency=urgency,
+        prefecture=data.prefecture,
+        industry=data.industry,
+        residence_status=data.residence_status,
+        since=data.since,
+        in_danger=data.in_danger,
+        contact_method=data.contact_method,
+        created_at=now,
+        due_at=due_at(urgency, now),
+    )
+    case.narrative = data.narrative
+    if data.contact:
+        case.contact = json.dumps(data.contact)
+    if data.intermediaries:
+        case.intermediaries = json.dumps(data.intermediaries)
+        employer = data.intermediaries.get("employer", "")
+        if employer.strip():
+            case.employer_key = employer_key(employer)
+    case.categories = list(categories)
+    db.session.add(case)
+    db.session.flush()
+    audit.record(
+        "case.opened",
+        case_id=case.id,
+        detail={"channel": case.channel, "urgency": case.urgency, "language": case.language},
+    )
+    return case, Receipt(reference=format_code(case.reference), secret=format_code(secret))
+
+
+def employer_key(name: str) -> str:
+    """Keyed hash of a normalised name: equal names count together, unreadably."""
+    folded = " ".join(name.casefold().split())
+    return crypto.keyed_digest(crypto.current_ring(), "employer", folded)
+
+
+def find_by_receipt(reference: str, secret: str) -> Case | None:
+    """The case for a receipt, or None; the same work either way."""
+    ring = crypto.current_ring()
+    case = db.session.scalar(select(Case).where(Case.reference == normalise_code(reference)))
+    if case is None:
+        crypto.verify_secret(ring, normalise_code(secret), b"\0" * 32)
+        return None
+    if not crypto.verify_secret(ring, normalise_code(secret), case.secret_hash):
+        return None
+    return case
+
+
+def record_view(case: Case, actor_id: int) -> None:
+    """Every staff view of a case leaves an audit event."""
+    audit.record("case.viewed", case_id=case.id, actor_id=actor_id)

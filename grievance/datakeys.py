@@ -1,0 +1,77 @@
+"""Per-case data keys, stored only wrapped, and the mixin for sealed rows.
+
+A case, its messages, attachments and outbox rows share one data key, so
+destroying that key (retention) makes all of them unreadable at once, and
+rotation re-wraps one small row per case instead of re-encrypting content.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime, ForeignKey, LargeBinary, String
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
+
+from grievance import crypto
+from grievance.extensions import db
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class DataKey(db.Model):
+    __tablename__ = "data_keys"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=crypto.new_uid)
+    kek_id: Mapped[str] = mapped_column(String(16), index=True)
+    wrapped: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    @classmethod
+    def create(cls) -> DataKey:
+        """A fresh random data key, wrapped under the active key-encryption key."""
+        dek_id = crypto.new_uid()
+        wrapped = crypto.new_data_key(crypto.current_ring(), dek_id)
+        return cls(id=dek_id, kek_id=wrapped.kek_id, wrapped=wrapped.wrapped)
+
+    def as_wrapped(self) -> crypto.WrappedKey:
+        return crypto.WrappedKey(dek_id=self.id, kek_id=self.kek_id, wrapped=self.wrapped)
+
+    def material(self) -> bytes:
+        # Unwrapped once per loaded row; the clear key lives only in memory.
+        cached: bytes | None = self.__dict__.get("_clear")
+        if cached is None:
+            cached = crypto.unwrap_data_key(crypto.current_ring(), self.as_wrapped())
+            self.__dict__["_clear"] = cached
+        return cached
+
+
+class SealedRow:
+    """Mixin for rows with encrypted fields: a random uid and a data key."""
+
+    __tablename__: str
+
+    uid: Mapped[str] = mapped_column(String(32), unique=True)
+
+    @declared_attr
+    def data_key_id(cls) -> Mapped[str | None]:  # noqa: N805 - SQLAlchemy API
+        return mapped_column(ForeignKey("data_keys.id", ondelete="SET NULL"), index=True)
+
+    @declared_attr
+    def data_key(cls) -> Mapped[DataKey | None]:  # noqa: N805
+        return relationship(DataKey, lazy="joined")
+
+    def __init__(self, **kwargs: Any) -> None:
+        # uid and key first: encrypted fields in kwargs need both to seal.
+        self.uid = kwargs.pop("uid", None) or crypto.new_uid()
+        if "data_key" in kwargs:
+            self.data_key = kwargs.pop("data_key")
+        for name, value in kwargs.items():
+            setattr(self, name, value)
+
+    def data_key_material(self) -> tuple[str, bytes]:
+        if self.data_key is None:
+            raise crypto.DecryptionError("this row's data key was destroyed")
+        return self.data_key.id, self.data_key.material()

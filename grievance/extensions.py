@@ -1,0 +1,68 @@
+"""Flask extensions, created unbound so any module can import them safely.
+
+`create_app` binds them with `init_app`. This module imports nothing from the
+application, so it can sit at the bottom of the import graph.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask_babel import Babel
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import MetaData, event
+from sqlalchemy.orm import DeclarativeBase, Session
+
+# Stable constraint names, so Alembic migrations work the same on SQLite
+# (batch mode) and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+login_manager = LoginManager()
+babel = Babel()
+csrf = CSRFProtect()
+
+_AFTER_COMMIT = "grievance.after_commit"
+
+
+def after_commit(callback: Callable[[], Any]) -> None:
+    """Run `callback` once the current unit of work has committed.
+
+    Used for work that must never run for a transaction that rolled back,
+    such as enqueueing the delivery of an outbox row.
+    """
+    db.session.info.setdefault(_AFTER_COMMIT, []).append(callback)
+
+
+def commit() -> None:
+    """Commit the unit of work, then run what waited for the commit.
+
+    Views, webhooks, jobs and CLI commands call this; services only flush.
+    A failing callback raises after the data is safely committed (the
+    outbox sweeper will retry what it was about to do).
+    """
+    db.session.commit()
+    callbacks = db.session.info.pop(_AFTER_COMMIT, [])
+    for callback in callbacks:
+        callback()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_callbacks(session: Session) -> None:
+    session.info.pop(_AFTER_COMMIT, None)

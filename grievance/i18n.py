@@ -1,0 +1,156 @@
+"""The language registry and locale selection.
+
+Worker pages live under a `/<code>/` prefix with the codes below. A code
+that is not in the registry never reaches Flask-Babel (it would raise on an
+unknown locale); views answer 404 instead. Two gettext domains keep the
+catalogs honest: `messages` (worker pages and error pages) is translated into
+every language here, `staff` (caseworker, advisor and admin pages) into
+Japanese and English.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from babel.support import NullTranslations, Translations
+from flask import current_app, g, has_request_context, request, session
+from flask_babel import Domain
+
+
+@dataclass(frozen=True)
+class Language:
+    code: str  # as in URLs and the database, e.g. "pt-BR"
+    endonym: str  # the language's own name; shown instead of flags
+    english: str
+    direction: str  # "ltr" or "rtl"
+    babel_locale: str  # what Babel formats dates and numbers with
+
+    @property
+    def catalog(self) -> str:
+        """The folder name under translations/ ("pt-BR" -> "pt_BR")."""
+        return self.code.replace("-", "_")
+
+
+# Ordered by the number of workers who speak them (languages.csv), then
+# Japanese and Easy Japanese.
+LANGUAGES: tuple[Language, ...] = (
+    Language("vi", "Tiếng Việt", "Vietnamese", "ltr", "vi"),
+    Language("zh-Hans", "简体中文", "Chinese (Simplified)", "ltr", "zh_Hans"),
+    Language("fil", "Filipino", "Filipino", "ltr", "fil"),
+    Language("ne", "नेपाली", "Nepali", "ltr", "ne"),
+    Language("id", "Bahasa Indonesia", "Indonesian", "ltr", "id"),
+    Language("my", "မြန်မာဘာသာ", "Burmese", "ltr", "my"),
+    Language("pt-BR", "Português", "Portuguese (Brazil)", "ltr", "pt_BR"),
+    Language("en", "English", "English", "ltr", "en"),
+    Language("ko", "한국어", "Korean", "ltr", "ko"),
+    Language("th", "ไทย", "Thai", "ltr", "th"),
+    Language("si", "සිංහල", "Sinhala", "ltr", "si"),
+    Language("es", "Español", "Spanish", "ltr", "es"),
+    Language("km", "ខ្មែរ", "Khmer", "ltr", "km"),
+    Language("mn", "Монгол", "Mongolian", "ltr", "mn"),
+    Language("bn", "বাংলা", "Bengali", "ltr", "bn"),
+    Language("ur", "اردو", "Urdu", "rtl", "ur"),
+    Language("ja-x-easy", "やさしい にほんご", "Easy Japanese", "ltr", "ja"),
+    Language("ja", "日本語", "Japanese", "ltr", "ja"),
+)
+
+BY_CODE: dict[str, Language] = {lang.code: lang for lang in LANGUAGES}
+# Aliases people and providers use; "tl" is the older code for Filipino.
+ALIASES: dict[str, str] = {
+    "tl": "fil",
+    "zh": "zh-Hans",
+    "zh-cn": "zh-Hans",
+    "zh-hans": "zh-Hans",
+    "pt": "pt-BR",
+    "pt-br": "pt-BR",
+}
+STAFF_LANGUAGES: tuple[str, ...] = ("ja", "en")
+DEFAULT_WORKER_LANGUAGE = "en"
+
+
+def lookup(code: str | None) -> Language | None:
+    """The registered language for a code or alias, case-insensitively."""
+    if not code:
+        return None
+    if code in BY_CODE:
+        return BY_CODE[code]
+    folded = code.strip().lower()
+    if folded in ALIASES:
+        return BY_CODE[ALIASES[folded]]
+    for lang in LANGUAGES:
+        if lang.code.lower() == folded:
+            return lang
+    return None
+
+
+def negotiate(candidates: tuple[str, ...] | list[str], default: str) -> str:
+    """Best match from Accept-Language among `candidates` (codes)."""
+    if not has_request_context():
+        return default
+    best = default
+    best_q = -1.0
+    for value, quality in request.accept_languages:
+        lang = lookup(value) or lookup(value.split("-")[0])
+        if lang and lang.code in candidates and quality > best_q:
+            best, best_q = lang.code, quality
+    return best
+
+
+def set_language(code: str) -> Language:
+    """Make `code` the language of this request (must be registered)."""
+    lang = BY_CODE[code]
+    g.ui_language = lang
+    return lang
+
+
+def current_language() -> Language:
+    lang = g.get("ui_language") if has_request_context() else None
+    return lang or BY_CODE[DEFAULT_WORKER_LANGUAGE]
+
+
+def staff_language() -> str:
+    """ja or en for staff pages: the staff member's choice, else the browser's."""
+    chosen = session.get("staff_lang")
+    if chosen in STAFF_LANGUAGES:
+        return chosen
+    return negotiate(STAFF_LANGUAGES, "ja")
+
+
+def select_locale() -> str:
+    """Flask-Babel locale selector: formats dates in the page's language."""
+    return current_language().babel_locale
+
+
+class CatalogDomain(Domain):
+    """A gettext domain that loads catalogs by our language code.
+
+    Flask-Babel looks catalogs up by Babel locale, which cannot express
+    Easy Japanese (a variety of `ja`); we load by registry code instead and
+    cache one Translations object per (domain, code).
+    """
+
+    def __init__(self, domain: str) -> None:
+        super().__init__(domain=domain)
+        self.name = domain
+        self._loaded: dict[str, NullTranslations] = {}
+
+    def get_translations(self) -> NullTranslations:
+        lang = current_language()
+        cached = self._loaded.get(lang.code)
+        if cached is not None:
+            return cached
+        directory = Path(current_app.config["BABEL_TRANSLATION_DIRECTORIES"])
+        path = directory / lang.catalog / "LC_MESSAGES" / f"{self.name}.mo"
+        translations: NullTranslations
+        if path.exists():
+            with path.open("rb") as fh:
+                translations = Translations(fp=fh, domain=self.name)
+        else:
+            translations = NullTranslations()
+        self._loaded[lang.code] = translations
+        return translations
+
+
+worker_domain = CatalogDomain("messages")
+staff_domain = CatalogDomain("staff")

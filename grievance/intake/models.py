@@ -1,0 +1,39 @@
+"""Messaging-channel session state for workers who text rather than browse."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, DateTime, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from grievance.crypto import EncryptedBytes, EncryptedField
+from grievance.datakeys import SealedRow, utcnow
+from grievance.extensions import db
+
+
+class Conversation(SealedRow, db.Model):
+    """One sender on one channel, found by the keyed blind index of the number."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (UniqueConstraint("channel", "sender_index"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(12))
+    sender_index: Mapped[str] = mapped_column(String(64))
+    step: Mapped[str] = mapped_column(String(24), default="language")
+    language: Mapped[str | None] = mapped_column(String(12))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"))
+    stopped: Mapped[bool] = mapped_column(Boolean, default=False)  # STOP received
+    own_phone: Mapped[bool | None] = mapped_column(Boolean)
+    last_inbound_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+    # The number itself, sealed, only to reply; and the answers so far (JSON).
+    address_ct: Mapped[bytes | None] = mapped_column(EncryptedBytes)
+    draft_ct: Mapped[bytes | None] = mapped_column(EncryptedBytes)
+
+    address = EncryptedField("address_ct")
+    draft = EncryptedField("draft_ct")

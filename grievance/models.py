@@ -1,0 +1,20 @@
+"""Every model, imported in one place for Alembic and the CLI."""
+
+from grievance.cases.models import (  # noqa: F401
+    Attachment,
+    AuditHead,
+    Case,
+    CaseEvent,
+    Category,
+    Consent,
+    IloIndicator,
+    Message,
+    Partner,
+    Referral,
+    ResidenceStatus,
+    UrgencyLevel,
+)
+from grievance.datakeys import DataKey  # noqa: F401
+from grievance.intake.models import Conversation  # noqa: F401
+from grievance.notify.models import OutboundMessage  # noqa: F401
+from grievance.staff.models import StaffUser  # noqa: F401

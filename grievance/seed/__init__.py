@@ -1,0 +1,1 @@
+"""Seed data: the taxonomy and partners from the domain files, and demo data."""

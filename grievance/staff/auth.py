@@ -1,0 +1,88 @@
+"""Staff sessions: loading the user, server-side invalidation, timeouts, roles.
+
+The session cookie holds "user id:epoch". Bumping the epoch in the database
+(logout, disable, 2FA reset) makes every older cookie useless, even one
+copied before logout. Idle (30 min) and absolute (12 h) limits are checked
+on every staff request from times kept in the signed session.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Flask, abort, redirect, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+
+from grievance.extensions import db, login_manager
+from grievance.staff.models import StaffUser
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+STAFF_PREFIXES = ("/staff", "/advisor", "/admin")
+
+
+@login_manager.user_loader
+def load_user(user_key: str) -> StaffUser | None:
+    try:
+        user_id, epoch = (int(part) for part in user_key.split(":", 1))
+    except ValueError:
+        return None
+    user = db.session.get(StaffUser, user_id)
+    if user is None or user.disabled or user.session_epoch != epoch:
+        return None
+    return user
+
+
+def start_session(user: StaffUser) -> None:
+    """Both factors passed: a fresh session (no fixation), then log in."""
+    session.clear()
+    login_user(user, remember=False)
+    now = int(time.time())
+    session["auth_at"] = now
+    session["seen_at"] = now
+
+
+def end_session() -> None:
+    logout_user()
+    session.clear()
+
+
+def init_app(app: Flask) -> None:
+    login_manager.login_view = "staff.login"
+    login_manager.login_message = None  # type: ignore[assignment]
+    login_manager.session_protection = None  # our epochs and timeouts do this job
+
+    @app.before_request
+    def _staff_session_limits() -> Any:
+        if not request.path.startswith(STAFF_PREFIXES):
+            return None
+        if not current_user.is_authenticated:
+            return None
+        now = int(time.time())
+        idle = app.config["STAFF_IDLE_TIMEOUT"].total_seconds()
+        absolute = app.config["STAFF_ABSOLUTE_TIMEOUT"].total_seconds()
+        if now - session.get("seen_at", 0) > idle or now - session.get("auth_at", 0) > absolute:
+            end_session()
+            return redirect(url_for("staff.login"))
+        session["seen_at"] = now
+        return None
+
+
+def require_role(*roles: str) -> Callable[[F], F]:
+    """Logged in, with one of `roles`; otherwise the login page or 403."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorator

@@ -1,0 +1,34 @@
+"""Template helpers shared by worker and staff pages."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Flask
+
+from grievance import crypto, i18n
+from grievance.cases.deadlines import JST
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def datetime_short(value: datetime) -> str:
+    """Japan time, to the minute: staff work in Japan."""
+    return _aware(value).astimezone(JST).strftime("%Y-%m-%d %H:%M")
+
+
+def is_overdue(value: datetime) -> bool:
+    return _aware(value) < datetime.now(UTC)
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_filter(datetime_short, "datetime_short")
+    app.add_template_global(is_overdue, "is_overdue")
+    app.add_template_global(crypto.mask_phone, "mask_phone")
+
+    @app.context_processor
+    def _language() -> dict[str, Any]:
+        return {"ui_language": i18n.current_language()}
