@@ -90,9 +90,7 @@ class DevelopmentConfig(Config):
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'grievance.sqlite3'}"
     )
-    GRIEVANCE_KEYS_FILE = os.environ.get(
-        "GRIEVANCE_KEYS_FILE", str(INSTANCE_DIR / "keys.json")
-    )
+    GRIEVANCE_KEYS_FILE = os.environ.get("GRIEVANCE_KEYS_FILE", str(INSTANCE_DIR / "keys.json"))
     JOB_RUNNER = os.environ.get("JOB_RUNNER", "inprocess")
     # Local development is served over plain http on 127.0.0.1.
     SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
@@ -105,7 +103,7 @@ class TestingConfig(Config):
     ENV_NAME = "testing"
     EMBEDDED = True
     TESTING = True
-    SECRET_KEY = "testing-secret-key-not-for-production"
+    SECRET_KEY = "testing-secret-key-not-for-production"  # noqa: S105 - tests only
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     GRIEVANCE_KEYS_FILE = None
@@ -141,9 +139,7 @@ class ProductionConfig(Config):
         if cls.MESSAGING_BACKEND == "twilio" and not cls.TWILIO_AUTH_TOKEN:
             missing.append("TWILIO_AUTH_TOKEN")
         if missing:
-            raise ConfigError(
-                "production configuration is missing: " + ", ".join(missing)
-            )
+            raise ConfigError("production configuration is missing: " + ", ".join(missing))
 
 
 CONFIGS: dict[str, type[Config]] = {

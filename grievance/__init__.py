@@ -35,8 +35,13 @@ def create_app(config: type[Config] | str | None = None, **overrides: object) ->
     csrf.init_app(app)
     login_manager.init_app(app)
 
-    from grievance import models  # noqa: F401  (register every table)
-    from grievance import errors, health, security, templating
+    from grievance import (
+        errors,
+        health,
+        models,  # noqa: F401  (register every table)
+        security,
+        templating,
+    )
     from grievance.cases import views as cases_views
     from grievance.intake import views as intake_views
     from grievance.notify import dispatch

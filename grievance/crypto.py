@@ -62,7 +62,7 @@ class DecryptionError(CryptoError):
     """A ciphertext was tampered with, moved, or sealed under another key."""
 
 
-class InvalidPhoneNumber(CryptoError):
+class InvalidPhoneNumberError(CryptoError):
     """A phone number could not be parsed into E.164."""
 
 
@@ -364,9 +364,9 @@ def normalise_phone(raw: str, default_region: str = "JP") -> str:
     try:
         parsed = phonenumbers.parse(text, default_region)
     except phonenumbers.NumberParseException:
-        raise InvalidPhoneNumber("unparseable phone number") from None
+        raise InvalidPhoneNumberError("unparseable phone number") from None
     if not phonenumbers.is_possible_number(parsed):
-        raise InvalidPhoneNumber("impossible phone number")
+        raise InvalidPhoneNumberError("impossible phone number")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 

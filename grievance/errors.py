@@ -21,16 +21,19 @@ from grievance.extensions import db
 log = logging.getLogger(__name__)
 
 MESSAGES: dict[int, tuple[Any, Any]] = {
-    400: (_l("Something was wrong with the request"),
-          _l("Please go back, check what you entered, and try again.")),
+    400: (
+        _l("Something was wrong with the request"),
+        _l("Please go back, check what you entered, and try again."),
+    ),
     403: (_l("Not allowed"), _l("You do not have access to this page.")),
     404: (_l("Page not found"), _l("This page does not exist. Check the address.")),
     405: (_l("Not allowed"), _l("This page cannot be used in this way.")),
-    413: (_l("Too large"),
-          _l("What you sent is too large. Send smaller files or fewer files.")),
+    413: (_l("Too large"), _l("What you sent is too large. Send smaller files or fewer files.")),
     429: (_l("Too many tries"), _l("Please wait a few minutes, then try again.")),
-    500: (_l("Something went wrong on our side"),
-          _l("Nothing you did caused this. Please try again in a few minutes.")),
+    500: (
+        _l("Something went wrong on our side"),
+        _l("Nothing you did caused this. Please try again in a few minutes."),
+    ),
 }
 
 

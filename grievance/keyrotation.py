@@ -34,9 +34,12 @@ def add_key(ring: crypto.KeyRing) -> str:
 
 
 def count_to_rewrap(ring: crypto.KeyRing) -> int:
-    return db.session.scalar(
-        select(func.count()).select_from(DataKey).where(DataKey.kek_id != ring.active)
-    ) or 0
+    return (
+        db.session.scalar(
+            select(func.count()).select_from(DataKey).where(DataKey.kek_id != ring.active)
+        )
+        or 0
+    )
 
 
 def rewrap_all(

@@ -85,7 +85,9 @@ category_indicators = Table(
     "category_indicators",
     db.metadata,
     Column("category_code", ForeignKey("categories.code", ondelete="CASCADE"), primary_key=True),
-    Column("indicator_code", ForeignKey("ilo_indicators.code", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "indicator_code", ForeignKey("ilo_indicators.code", ondelete="CASCADE"), primary_key=True
+    ),
 )
 
 case_categories = Table(
@@ -164,7 +166,8 @@ class Partner(db.Model):
     type_code: Mapped[str] = mapped_column(String(32), default="")
     pref_code: Mapped[str] = mapped_column(String(2), default="")
     prefecture: Mapped[str] = mapped_column(String(40), default="")
-    scope: Mapped[str] = mapped_column(String(16), default="")  # local|prefectural|regional|national
+    # local | prefectural | regional | national
+    scope: Mapped[str] = mapped_column(String(16), default="")
     languages: Mapped[str] = mapped_column(String(200), default="")  # ";"-separated codes
     categories: Mapped[str] = mapped_column(String(400), default="")  # ";"-separated codes
     eligibility: Mapped[str] = mapped_column(String(120), default="")  # residence codes; "" = all

@@ -55,6 +55,6 @@ def choose_language() -> Any:
     )
 
 
-@bp.get("/<lang>/")
+@bp.get("/<lang>/", strict_slashes=False)
 def home() -> Any:
     return render_template("worker/home.html")

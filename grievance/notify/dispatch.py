@@ -99,5 +99,9 @@ def enqueue(job: str, *ids: int) -> None:
     try:
         r.enqueue(job, *ids)
     except Exception as exc:  # noqa: BLE001 - any Redis failure: the sweeper retries
-        log.warning("could not enqueue %s for id %s (%s); the sweeper will retry",
-                    job, ids, type(exc).__name__)
+        log.warning(
+            "could not enqueue %s for id %s (%s); the sweeper will retry",
+            job,
+            ids,
+            type(exc).__name__,
+        )

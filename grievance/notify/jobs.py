@@ -57,9 +57,12 @@ def deliver_outbound(outbox_id: int) -> str:
 deliver_outbound.queue = "urgent"  # type: ignore[attr-defined]
 
 
-def _locks() -> bool:
-    # Two workers must not send the same row twice (PostgreSQL row lock).
-    return db.engine.dialect.name == "postgresql"
+def _locks() -> dict[str, object] | None:
+    # Two workers must not send the same row twice: lock the outbox row
+    # (only that table; its data key is joined in).
+    if db.engine.dialect.name == "postgresql":
+        return {"of": OutboundMessage.__table__}
+    return None
 
 
 def requeue_stale(older_than: timedelta | None = None) -> int:

@@ -54,6 +54,8 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "staff.login"
     login_manager.login_message = None  # type: ignore[assignment]
     login_manager.session_protection = None  # our epochs and timeouts do this job
+    # Keep the page asked for out of the login URL (and so out of logs).
+    app.config["USE_SESSION_FOR_NEXT"] = True
 
     @app.before_request
     def _staff_session_limits() -> Any:

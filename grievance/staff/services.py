@@ -28,7 +28,7 @@ class StaffError(Exception):
     """Base of the staff service errors."""
 
 
-class InvalidAccount(StaffError):
+class InvalidAccountError(StaffError):
     pass
 
 
@@ -76,15 +76,15 @@ def create_user(
 ) -> NewAccount:
     email = email.strip().lower()
     if role not in {r.value for r in Role}:
-        raise InvalidAccount(f"unknown role {role!r}")
+        raise InvalidAccountError(f"unknown role {role!r}")
     if role == Role.ADVISOR and partner_id is None:
-        raise InvalidAccount("an advisor belongs to a partner: give --partner CODE")
+        raise InvalidAccountError("an advisor belongs to a partner: give --partner CODE")
     if role != Role.ADVISOR and partner_id is not None:
-        raise InvalidAccount("only advisors belong to a partner")
+        raise InvalidAccountError("only advisors belong to a partner")
     if "@" not in email or len(email) > 200:
-        raise InvalidAccount("not an e-mail address")
+        raise InvalidAccountError("not an e-mail address")
     if find_by_email(email) is not None:
-        raise InvalidAccount("an account with this e-mail exists")
+        raise InvalidAccountError("an account with this e-mail exists")
     password = password or crypto.new_password()
     secret = pyotp.random_base32()
     user = StaffUser(
@@ -206,5 +206,3 @@ def reset_two_factor(user: StaffUser) -> str:
 
 def set_password(user: StaffUser, password: str) -> None:
     user.password_hash = crypto.hash_password(_hasher(), password)
-
-

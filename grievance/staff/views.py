@@ -124,9 +124,7 @@ def enrol() -> Any:
     # Drawn here as SVG: the secret never goes to an outside QR service.
     qr_svg = segno.make(uri, error="m").svg_inline(scale=5, dark="#000", light="#fff")
     return (
-        render_template(
-            "staff/enrol.html", form=form, qr_svg=qr_svg, secret=user.totp_secret
-        ),
+        render_template("staff/enrol.html", form=form, qr_svg=qr_svg, secret=user.totp_secret),
         status,
     )
 
@@ -150,5 +148,6 @@ def language() -> Any:
     if not form.validate_on_submit() or chosen not in STAFF_LANGUAGES:
         abort(400)
     session["staff_lang"] = chosen
-    return redirect(url_for("staff.login") if not current_user.is_authenticated
-                    else home_for(current_user))
+    return redirect(
+        url_for("staff.login") if not current_user.is_authenticated else home_for(current_user)
+    )

@@ -1,0 +1,47 @@
+# The two commands: `make run` and `make test`. Everything else is optional.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+export FLASK_APP := wsgi
+
+.PHONY: run test test-integration test-browser ci lint translations extract bench bench-quick clean
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+venv: $(BIN)/.installed
+
+# Compiled catalogs are built here, never committed.
+translations: venv
+	@$(FLASK) translate compile
+
+run: venv translations
+	$(FLASK) grievance init
+	$(FLASK) grievance seed-demo
+	@echo "Serving on http://127.0.0.1:5000 (Ctrl+C to stop)"
+	$(BIN)/gunicorn --bind 127.0.0.1:5000 --workers 2 --threads 4 --config gunicorn.conf.py wsgi:app
+
+test: venv translations
+	GRIEVANCE_ENV=testing $(BIN)/pytest -q -m "not integration and not browser"
+
+test-integration: venv translations
+	GRIEVANCE_ENV=testing $(BIN)/pytest -q -m integration
+
+test-browser: venv translations
+	GRIEVANCE_ENV=testing $(BIN)/pytest -q -m browser
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+extract: venv
+	$(FLASK) translate extract
+	$(FLASK) translate update
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache
+	find translations -name '*.mo' -delete

@@ -1,0 +1,157 @@
+"""Fixtures: `app`, `client`, `runner`, `auth`, and plain factory functions.
+
+Each test gets a fresh database: in-memory SQLite by default, or the
+server named by TEST_DATABASE_URL (the integration suite), emptied after
+each test.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pyotp
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+
+os.environ.setdefault("GRIEVANCE_ENV", "testing")
+
+from config import TestingConfig  # noqa: E402
+from grievance import create_app  # noqa: E402
+from grievance.cases import services as case_services  # noqa: E402
+from grievance.cases.models import Case  # noqa: E402
+from grievance.extensions import commit, db  # noqa: E402
+from grievance.seed.taxonomy import load_partners, load_taxonomy  # noqa: E402
+from grievance.staff import services as staff_services  # noqa: E402
+from grievance.staff.models import StaffUser  # noqa: E402
+
+PASSWORD = "correct horse battery staple"
+
+
+def _reset_database(app: Flask) -> None:
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+            db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            db.session.commit()
+        else:
+            db.drop_all()
+            db.create_all()
+
+
+@pytest.fixture
+def app_overrides() -> dict[str, Any]:
+    """Override in a test module to change settings for its `app`."""
+    return {}
+
+
+@pytest.fixture
+def app(app_overrides: dict[str, Any]) -> Iterator[Flask]:
+    app = create_app(TestingConfig, **app_overrides)
+    with app.app_context():
+        db.create_all()
+    _reset_database(app)
+    with app.app_context():
+        load_taxonomy()
+        load_partners()
+        commit()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        if db.engine.dialect.name != "postgresql":
+            db.drop_all()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):  # type: ignore[no-untyped-def]
+    return app.test_cli_runner()
+
+
+def csrf_from(html: bytes | str) -> str:
+    text_ = html.decode() if isinstance(html, bytes) else html
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', text_) or re.search(
+        r'name="csrf_token" value="([^"]+)"', text_
+    )
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+def make_staff(
+    role: str = "caseworker",
+    email: str | None = None,
+    partner_code: str | None = None,
+    *,
+    confirmed: bool = True,
+) -> tuple[StaffUser, str]:
+    """A staff account with PASSWORD; returns (user, TOTP secret)."""
+    from grievance.cases.models import Partner
+
+    partner_id = None
+    if partner_code:
+        partner_id = db.session.query(Partner.id).filter_by(code=partner_code).scalar()
+    email = email or f"{role}{db.session.query(StaffUser).count() + 1}@example.org"
+    account = staff_services.create_user(email, role, partner_id, password=PASSWORD)
+    account.user.totp_confirmed = confirmed
+    commit()
+    return account.user, account.totp_secret
+
+
+def make_case(**fields: Any) -> tuple[Case, case_services.Receipt]:
+    data = case_services.NewCase(
+        language=fields.pop("language", "vi"),
+        narrative=fields.pop("narrative", "The company keeps my passport."),
+        **fields,
+    )
+    case, receipt = case_services.open_case(data)
+    commit()
+    return case, receipt
+
+
+class AuthActions:
+    """Logs a staff member in through the real pages: password, then TOTP."""
+
+    def __init__(self, client: FlaskClient, app: Flask) -> None:
+        self.client = client
+        self.app = app
+
+    def password_step(self, email: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
+        page = self.client.get("/staff/login")
+        return self.client.post(
+            "/staff/login",
+            data={"email": email, "password": password, "csrf_token": csrf_from(page.data)},
+        )
+
+    def code_step(self, code: str, path: str = "/staff/2fa"):  # type: ignore[no-untyped-def]
+        page = self.client.get(path)
+        return self.client.post(path, data={"code": code, "csrf_token": csrf_from(page.data)})
+
+    def login(self, email: str, secret: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
+        # A fresh time step for each login in a test: the replay guard
+        # would refuse a second login within the same 30 seconds.
+        with self.app.app_context():
+            user = staff_services.find_by_email(email)
+            assert user is not None
+            user.last_totp_step = 0
+            commit()
+        response = self.password_step(email, password)
+        assert response.status_code == 302, response.data
+        return self.code_step(pyotp.TOTP(secret).now())
+
+    def logout(self):  # type: ignore[no-untyped-def]
+        page = self.client.get("/staff/queue")
+        return self.client.post("/staff/logout", data={"csrf_token": csrf_from(page.data)})
+
+
+@pytest.fixture
+def auth(client: FlaskClient, app: Flask) -> AuthActions:
+    return AuthActions(client, app)
