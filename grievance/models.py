@@ -1,9 +1,12 @@
 """Every model, imported in one place for Alembic and the CLI."""
 
 from grievance.cases.models import (  # noqa: F401
+    AggregateCount,
     Attachment,
     AuditHead,
+    CannedResponse,
     Case,
+    CaseClock,
     CaseEvent,
     Category,
     Consent,
@@ -11,7 +14,9 @@ from grievance.cases.models import (  # noqa: F401
     Message,
     Partner,
     Referral,
+    ReferralUpdate,
     ResidenceStatus,
+    Setting,
     UrgencyLevel,
 )
 from grievance.datakeys import DataKey  # noqa: F401

@@ -20,26 +20,35 @@ from sqlalchemy import text
 
 os.environ.setdefault("GRIEVANCE_ENV", "testing")
 
-from config import TestingConfig  # noqa: E402
-from grievance import create_app  # noqa: E402
-from grievance.cases import services as case_services  # noqa: E402
-from grievance.cases.models import Case  # noqa: E402
-from grievance.extensions import commit, db  # noqa: E402
-from grievance.seed.taxonomy import load_partners, load_taxonomy  # noqa: E402
-from grievance.staff import services as staff_services  # noqa: E402
-from grievance.staff.models import StaffUser  # noqa: E402
+from config import TestingConfig
+from grievance import create_app
+from grievance.cases import services as case_services
+from grievance.cases.models import Case
+from grievance.extensions import commit, db
+from grievance.seed.taxonomy import load_partners, load_taxonomy
+from grievance.staff import services as staff_services
+from grievance.staff.models import StaffUser
 
 PASSWORD = "correct horse battery staple"
 
 
+_fresh_schema: set[str] = set()
+
+
 def _reset_database(app: Flask) -> None:
     with app.app_context():
+        url = str(db.engine.url)
+        if db.engine.dialect.name == "postgresql" and url not in _fresh_schema:
+            # Once per run: the server keeps tables between runs, and the
+            # models may have changed since.
+            db.drop_all()
+            db.create_all()
+            _fresh_schema.add(url)
         if db.engine.dialect.name == "postgresql":
             names = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
             db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
             db.session.commit()
         else:
-            db.drop_all()
             db.create_all()
 
 
@@ -52,8 +61,6 @@ def app_overrides() -> dict[str, Any]:
 @pytest.fixture
 def app(app_overrides: dict[str, Any]) -> Iterator[Flask]:
     app = create_app(TestingConfig, **app_overrides)
-    with app.app_context():
-        db.create_all()
     _reset_database(app)
     with app.app_context():
         load_taxonomy()

@@ -97,12 +97,19 @@ def test_first_visit_is_negotiated_and_remembers_nothing(client: FlaskClient) ->
 
 
 def _run_cli(env_overrides: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GRIEVANCE", "SECRET",
-                                                                     "DATABASE", "REDIS"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("GRIEVANCE", "SECRET", "DATABASE", "REDIS"))
+    }
     env.update(env_overrides)
     return subprocess.run(
         [sys.executable, "-m", "flask", "--app", "wsgi", "grievance", "verify-audit"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -116,13 +123,15 @@ def test_production_without_secrets_exits_with_one_line() -> None:
 
 
 def test_production_names_only_what_is_missing(tmp_path: Path) -> None:
-    result = _run_cli({
-        "GRIEVANCE_ENV": "production",
-        "SECRET_KEY": "x" * 40,
-        "DATABASE_URL": "sqlite:///" + str(tmp_path / "x.db"),
-        "REDIS_URL": "redis://127.0.0.1:6379/0",
-        "TWILIO_AUTH_TOKEN": "t",
-    })
+    result = _run_cli(
+        {
+            "GRIEVANCE_ENV": "production",
+            "SECRET_KEY": "x" * 40,
+            "DATABASE_URL": "sqlite:///" + str(tmp_path / "x.db"),
+            "REDIS_URL": "redis://127.0.0.1:6379/0",
+            "TWILIO_AUTH_TOKEN": "t",
+        }
+    )
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert result.returncode != 0 and len(lines) == 1
     assert "GRIEVANCE_KEYS_FILE" in lines[0] and "SECRET_KEY" not in lines[0]
@@ -130,7 +139,6 @@ def test_production_names_only_what_is_missing(tmp_path: Path) -> None:
 
 def test_production_sends_hsts(tmp_path: Path) -> None:
     from config import ProductionConfig
-
     from grievance import create_app
     from grievance.crypto import KeyRing
 

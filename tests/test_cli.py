@@ -150,5 +150,7 @@ def test_rotate_keys_command_adds_a_key(keyed_app: Flask) -> None:
     result = keyed_app.test_cli_runner().invoke(args=["grievance", "rotate-keys"])
     assert result.exit_code == 0, result.output
     assert "new active key: k2" in result.output and "re-wrapped: 1" in result.output
-    refused = keyed_app.test_cli_runner().invoke(args=["grievance", "rotate-keys", "--retire", "k2"])
+    refused = keyed_app.test_cli_runner().invoke(
+        args=["grievance", "rotate-keys", "--retire", "k2"]
+    )
     assert refused.exit_code != 0

@@ -81,11 +81,21 @@ def test_ciphertext_copied_to_another_case_fails(app: Flask) -> None:
 def test_message_moved_between_rows_fails(app: Flask) -> None:
     with app.app_context():
         case, _ = make_case()
-        a = Message(data_key=case.data_key, case_id=case.id, direction="in", channel="web",
-                    author_kind="worker")
+        a = Message(
+            data_key=case.data_key,
+            case_id=case.id,
+            direction="in",
+            channel="web",
+            author_kind="worker",
+        )
         a.body = "message A"
-        b = Message(data_key=case.data_key, case_id=case.id, direction="in", channel="web",
-                    author_kind="worker")
+        b = Message(
+            data_key=case.data_key,
+            case_id=case.id,
+            direction="in",
+            channel="web",
+            author_kind="worker",
+        )
         b.body = "message B"
         db.session.add_all([a, b])
         commit()

@@ -17,8 +17,12 @@ def test_message_is_delivered_after_commit(app: Flask) -> None:
         case, _ = make_case()
         channel = app.extensions["grievance.channel"]
         row = outbox.queue_message(
-            channel="sms", recipient="+819011112222", body="Your case was received.",
-            purpose="receipt", data_key=case.data_key, case_id=case.id,
+            channel="sms",
+            recipient="+819011112222",
+            body="Your case was received.",
+            purpose="receipt",
+            data_key=case.data_key,
+            case_id=case.id,
         )
         assert channel.sent == []  # nothing before the commit
         commit()
@@ -35,8 +39,12 @@ def test_rolled_back_message_is_never_sent(app: Flask) -> None:
     with app.app_context():
         case, _ = make_case()
         outbox.queue_message(
-            channel="sms", recipient="+819011112222", body="x", purpose="reply",
-            data_key=case.data_key, case_id=case.id,
+            channel="sms",
+            recipient="+819011112222",
+            body="x",
+            purpose="reply",
+            data_key=case.data_key,
+            case_id=case.id,
         )
         db.session.rollback()
         commit()
@@ -48,8 +56,12 @@ def test_outbox_row_holds_no_clear_text(app: Flask) -> None:
     with app.app_context():
         case, _ = make_case()
         row = outbox.queue_message(
-            channel="sms", recipient="+819011112222", body="CANARY body", purpose="reply",
-            data_key=case.data_key, case_id=case.id,
+            channel="sms",
+            recipient="+819011112222",
+            body="CANARY body",
+            purpose="reply",
+            data_key=case.data_key,
+            case_id=case.id,
         )
         assert b"CANARY" not in row.body_ct and b"1111" not in row.recipient_ct
         db.session.rollback()
@@ -66,8 +78,12 @@ def test_permanent_failure_marks_the_row_failed(app: Flask) -> None:
     with app.app_context():
         case, _ = make_case()
         row = outbox.queue_message(
-            channel="sms", recipient="+819011112222", body="x", purpose="reply",
-            data_key=case.data_key, case_id=case.id,
+            channel="sms",
+            recipient="+819011112222",
+            body="x",
+            purpose="reply",
+            data_key=case.data_key,
+            case_id=case.id,
         )
         row_id = row.id
         commit()

@@ -16,7 +16,7 @@ from tests.conftest import AuthActions, csrf_from, make_staff
 
 def test_login_needs_password_and_code(app: Flask, client: FlaskClient, auth: AuthActions) -> None:
     with app.app_context():
-        user, secret = make_staff("caseworker", "cw@example.org")
+        _user, secret = make_staff("caseworker", "cw@example.org")
     response = auth.password_step("cw@example.org")
     assert response.headers["Location"].endswith("/staff/2fa")
     # Not logged in yet: the queue still sends us to the login page.
@@ -64,7 +64,7 @@ def test_replay_guard_in_the_service(app: Flask) -> None:
 
 def test_five_wrong_passwords_lock_the_account(app: Flask, auth: AuthActions) -> None:
     with app.app_context():
-        _, secret = make_staff("caseworker", "cw@example.org")
+        _, _secret = make_staff("caseworker", "cw@example.org")
     for _ in range(5):
         auth.password_step("cw@example.org", "wrong password")
     response = auth.password_step("cw@example.org")  # the right one, too late
@@ -159,15 +159,13 @@ def test_roles_are_enforced(app: Flask, client: FlaskClient, auth: AuthActions) 
 def test_login_form_requires_csrf(app: Flask, client: FlaskClient) -> None:
     with app.app_context():
         make_staff("caseworker", "cw@example.org")
-    response = client.post(
-        "/staff/login", data={"email": "cw@example.org", "password": "x"}
-    )
+    response = client.post("/staff/login", data={"email": "cw@example.org", "password": "x"})
     assert response.status_code == 400
 
 
 def test_cookie_flags(app: Flask, client: FlaskClient, auth: AuthActions) -> None:
     with app.app_context():
-        _, secret = make_staff("caseworker", "cw@example.org")
+        _, _secret = make_staff("caseworker", "cw@example.org")
     page = client.get("/staff/login")
     response = client.post(
         "/staff/login",
@@ -179,8 +177,15 @@ def test_cookie_flags(app: Flask, client: FlaskClient, auth: AuthActions) -> Non
 
 def test_create_user_cli_prints_password_and_secret(app: Flask, runner) -> None:  # type: ignore[no-untyped-def]
     result = runner.invoke(
-        args=["grievance", "create-user", "adv@example.org", "--role", "advisor",
-              "--partner", "U-DEMO-KANTO"]
+        args=[
+            "grievance",
+            "create-user",
+            "adv@example.org",
+            "--role",
+            "advisor",
+            "--partner",
+            "U-DEMO-KANTO",
+        ]
     )
     assert result.exit_code == 0, result.output
     lines = dict(line.split(": ", 1) for line in result.output.strip().splitlines())

@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -221,7 +222,17 @@ class Case(SealedRow, db.Model):
     employer_key: Mapped[str | None] = mapped_column(String(64), index=True)
     outcome: Mapped[str | None] = mapped_column(String(32))
     outcome_amount_yen: Mapped[int | None] = mapped_column(Integer)
+    closure_reason: Mapped[str | None] = mapped_column(String(32))
+    # "pending" while a P0/P1 "no contact" closure waits for an admin's review.
+    review_state: Mapped[str | None] = mapped_column(String(16))
     feedback_score: Mapped[int | None] = mapped_column(Integer)
+    feedback_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_by_dialogue: Mapped[bool | None] = mapped_column(Boolean)
+    gag_clause: Mapped[bool] = mapped_column(Boolean, default=False)
+    conflict_checked: Mapped[bool] = mapped_column(Boolean, default=False)
+    first_response_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_update_to_worker_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_worker_message_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
@@ -236,9 +247,12 @@ class Case(SealedRow, db.Model):
     # JSON: employer, supervising or support organisation, broker, buyer names.
     intermediaries_ct: Mapped[bytes | None] = mapped_column(EncryptedBytes)
 
+    feedback_comment_ct: Mapped[bytes | None] = mapped_column(EncryptedBytes)
+
     narrative = EncryptedField("narrative_ct")
     contact = EncryptedField("contact_ct")
     intermediaries = EncryptedField("intermediaries_ct")
+    feedback_comment = EncryptedField("feedback_comment_ct")
 
     categories: Mapped[list[Category]] = relationship(secondary=case_categories)
     indicators: Mapped[list[IloIndicator]] = relationship(secondary=case_indicators)
@@ -254,6 +268,25 @@ class Case(SealedRow, db.Model):
     referrals: Mapped[list[Referral]] = relationship(
         back_populates="case", cascade="all, delete-orphan", order_by="Referral.id"
     )
+    clocks: Mapped[list[CaseClock]] = relationship(
+        back_populates="case", cascade="all, delete-orphan", order_by="CaseClock.due_at"
+    )
+
+
+class CaseClock(db.Model):
+    """A statutory or follow-up deadline at risk in a case (e.g. wage claims
+    prescribe after 3 years), with a reminder when it comes close."""
+
+    __tablename__ = "case_clocks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    case: Mapped[Case] = relationship(back_populates="clocks")
 
 
 class Message(SealedRow, db.Model):
@@ -333,8 +366,33 @@ class Referral(db.Model):
     responded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
+    respond_by: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=True)
+
     case: Mapped[Case] = relationship(back_populates="referrals")
     partner: Mapped[Partner] = relationship()
+    updates: Mapped[list[ReferralUpdate]] = relationship(
+        back_populates="referral", cascade="all, delete-orphan", order_by="ReferralUpdate.id"
+    )
+
+
+class ReferralUpdate(SealedRow, db.Model):
+    """An advisor's or caseworker's entry on a referral (update, question, answer)."""
+
+    __tablename__ = "referral_updates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    referral_id: Mapped[int] = mapped_column(
+        ForeignKey("referrals.id", ondelete="CASCADE"), index=True
+    )
+    author_kind: Mapped[str] = mapped_column(String(12))  # advisor | caseworker | system
+    author_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # accept|decline|update|question|answer|outcome
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    body_ct: Mapped[bytes | None] = mapped_column(EncryptedBytes)
+
+    body = EncryptedField("body_ct")
+    referral: Mapped[Referral] = relationship(back_populates="updates")
 
 
 class CaseEvent(db.Model):
@@ -369,3 +427,38 @@ class AuditHead(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, default=0)
     last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class CannedResponse(db.Model):
+    """A reply template per language, written by staff (no personal data)."""
+
+    __tablename__ = "canned_responses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    language: Mapped[str] = mapped_column(String(12), index=True)
+    title: Mapped[str] = mapped_column(String(120))
+    body: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Setting(db.Model):
+    """Admin-editable settings (retention period, enabled languages...)."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+
+
+class AggregateCount(db.Model):
+    """Counts that outlive purged cases: (month, dimension, value) -> count."""
+
+    __tablename__ = "aggregate_counts"
+    __table_args__ = (UniqueConstraint("period", "dimension", "value"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period: Mapped[str] = mapped_column(String(7))  # YYYY-MM of the case's opening
+    dimension: Mapped[str] = mapped_column(String(24))
+    value: Mapped[str] = mapped_column(String(40))
+    count: Mapped[int] = mapped_column(Integer, default=0)

@@ -56,9 +56,19 @@ def test_pg_dump_after_seed_holds_no_clear_text(empty_database: str) -> None:
         db.engine.dispose()
     url = make_url(empty_database)
     dump = subprocess.run(
-        ["pg_dump", "-h", url.host or "127.0.0.1", "-p", str(url.port or 5432),
-         "-U", url.username or "postgres", url.database or ""],
-        capture_output=True, check=True, timeout=120,
+        [
+            "pg_dump",
+            "-h",
+            url.host or "127.0.0.1",
+            "-p",
+            str(url.port or 5432),
+            "-U",
+            url.username or "postgres",
+            url.database or "",
+        ],
+        capture_output=True,
+        check=True,
+        timeout=120,
     ).stdout
     assert b"CREATE TABLE public.cases" in dump  # the dump really has the data
     needles = list(canaries)

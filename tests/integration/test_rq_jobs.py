@@ -20,8 +20,9 @@ def _rq_app(app: Flask) -> None:
 
 
 def _work(app: Flask, conn: Redis) -> None:
-    queues = [Queue(name, connection=conn, serializer=JSONSerializer)
-              for name in dispatch.QUEUE_NAMES]
+    queues = [
+        Queue(name, connection=conn, serializer=JSONSerializer) for name in dispatch.QUEUE_NAMES
+    ]
     with app.app_context():
         SimpleWorker(queues, connection=conn, serializer=JSONSerializer).work(burst=True)
 
@@ -31,8 +32,12 @@ def test_outbox_job_runs_on_an_rq_worker(app: Flask, redis_conn: Redis) -> None:
     with app.app_context():
         case, _ = make_case()
         row = outbox.queue_message(
-            channel="sms", recipient="+819011112222", body="CANARY-rq-body", purpose="reply",
-            data_key=case.data_key, case_id=case.id,
+            channel="sms",
+            recipient="+819011112222",
+            body="CANARY-rq-body",
+            purpose="reply",
+            data_key=case.data_key,
+            case_id=case.id,
         )
         row_id = row.id
         commit()
@@ -45,9 +50,13 @@ def test_outbox_job_runs_on_an_rq_worker(app: Flask, redis_conn: Redis) -> None:
     for key in redis_conn.keys("*"):
         kind = redis_conn.type(key)
         values = (
-            [redis_conn.get(key)] if kind == b"string"
-            else list(redis_conn.hgetall(key).values()) if kind == b"hash"
-            else redis_conn.lrange(key, 0, -1) if kind == b"list" else []
+            [redis_conn.get(key)]
+            if kind == b"string"
+            else list(redis_conn.hgetall(key).values())
+            if kind == b"hash"
+            else redis_conn.lrange(key, 0, -1)
+            if kind == b"list"
+            else []
         )
         for value in values:
             assert b"CANARY" not in (value or b"") and b"11112222" not in (value or b"")
@@ -68,8 +77,12 @@ def test_sweeper_requeues_rows_left_pending(app: Flask, redis_conn: Redis) -> No
     with app.app_context():
         case, _ = make_case()
         row = outbox.queue_message(
-            channel="sms", recipient="+819011112222", body="x", purpose="reply",
-            data_key=case.data_key, case_id=case.id,
+            channel="sms",
+            recipient="+819011112222",
+            body="x",
+            purpose="reply",
+            data_key=case.data_key,
+            case_id=case.id,
         )
         row_id = row.id
         commit()
