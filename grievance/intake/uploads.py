@@ -1,0 +1,95 @@
+"""Checking and cleaning the files a worker attaches.
+
+The type is decided by the file's first bytes, never by its name or the
+browser's claim. Images are decoded and re-encoded, which drops EXIF and
+every other metadata block (GPS position, camera serial, time); a file that
+does not decode as the image it claims to be is refused.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+from PIL import Image, ImageOps, UnidentifiedImageError
+from werkzeug.datastructures import FileStorage
+
+MAX_FILES = 5
+MAX_BYTES = 10 * 1024 * 1024
+MAX_PIXELS = 40_000_000  # refuses decompression bombs
+
+SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"%PDF-", "application/pdf"),
+)
+
+
+class UploadError(ValueError):
+    """A file cannot be accepted; the message is translated for the worker."""
+
+
+@dataclass(frozen=True)
+class CleanFile:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+def sniff(data: bytes) -> str | None:
+    for magic, content_type in SIGNATURES:
+        if data.startswith(magic):
+            return content_type
+    return None
+
+
+def _clean_image(data: bytes, content_type: str) -> bytes:
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            expected = "JPEG" if content_type == "image/jpeg" else "PNG"
+            if img.format != expected:
+                raise UploadError(_l("This file is damaged or not a photo."))
+            img.load()
+            # Keep the photo upright, then drop every metadata block.
+            clean = ImageOps.exif_transpose(img) or img.copy()
+            # Pillow writes metadata only when asked to in save(); emptying
+            # `info` as well keeps a later change from carrying it over.
+            clean.info = {}
+            out = io.BytesIO()
+            if expected == "JPEG":
+                clean.convert("RGB").save(out, "JPEG", quality=88, optimize=True)
+            else:
+                clean.save(out, "PNG", optimize=True)
+            return out.getvalue()
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, ValueError) as exc:
+        if isinstance(exc, UploadError):
+            raise
+        raise UploadError(_l("This file is damaged or not a photo.")) from None
+
+
+def _safe_name(name: str | None, content_type: str) -> str:
+    base = (name or "file").replace("\\", "/").rsplit("/", 1)[-1][:80] or "file"
+    ext = {"image/jpeg": ".jpg", "image/png": ".png", "application/pdf": ".pdf"}[content_type]
+    stem = base.rsplit(".", 1)[0] if "." in base else base
+    return (stem or "file") + ext
+
+
+def clean_uploads(files: list[FileStorage]) -> list[CleanFile]:
+    """Validate and clean up to five files; raise UploadError on the first bad one."""
+    chosen = [f for f in files if f and f.filename]
+    if len(chosen) > MAX_FILES:
+        raise UploadError(_l("Please choose at most 5 files."))
+    cleaned = []
+    for upload in chosen:
+        data = upload.stream.read(MAX_BYTES + 1)
+        if len(data) > MAX_BYTES:
+            raise UploadError(_l("Each file must be smaller than 10 MB."))
+        content_type = sniff(data)
+        if content_type is None:
+            raise UploadError(_l("Please send photos (JPEG or PNG) or PDF files only."))
+        if content_type.startswith("image/"):
+            data = _clean_image(data, content_type)
+        cleaned.append(CleanFile(_safe_name(upload.filename, content_type), content_type, data))
+    return cleaned

@@ -1,0 +1,113 @@
+"""Rate limits that never store an address.
+
+The bucket key is a keyed hash of the client address under a key that
+changes every day (derived from the index key and the date), so yesterday's
+buckets cannot be linked to today's, and nothing in Redis or memory reveals
+an address. Buckets live in Redis when REDIS_URL is set (shared by every
+process) and in process memory otherwise, each with a TTL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import threading
+import time
+from datetime import UTC, datetime
+
+from flask import current_app, request
+from redis import Redis
+from redis.exceptions import RedisError
+
+from grievance import crypto
+
+
+class _MemoryBuckets:
+    def __init__(self) -> None:
+        self._data: dict[str, tuple[int, float]] = {}
+        self._lock = threading.Lock()
+
+    def hit(self, key: str, window: int) -> int:
+        now = time.monotonic()
+        with self._lock:
+            count, expires = self._data.get(key, (0, now + window))
+            if expires <= now:
+                count, expires = 0, now + window
+            count += 1
+            self._data[key] = (count, expires)
+            if len(self._data) > 100_000:  # drop expired buckets now and then
+                self._data = {k: v for k, v in self._data.items() if v[1] > now}
+            return count
+
+    def peek(self, key: str) -> int:
+        now = time.monotonic()
+        with self._lock:
+            count, expires = self._data.get(key, (0, now))
+            return count if expires > now else 0
+
+    def clear(self, key: str) -> None:
+        with self._lock:
+            self._data.pop(key, None)
+
+
+_memory = _MemoryBuckets()
+
+
+def _redis() -> Redis | None:
+    url = current_app.config.get("REDIS_URL")
+    if not url:
+        return None
+    conn = current_app.extensions.get("grievance.ratelimit.redis")
+    if conn is None:
+        conn = Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        current_app.extensions["grievance.ratelimit.redis"] = conn
+    return conn
+
+
+def _day_key() -> bytes:
+    day = datetime.now(UTC).strftime("%Y-%m-%d")
+    ring = crypto.current_ring()
+    return hmac.new(ring.index_key, f"ratelimit|{day}".encode(), hashlib.sha256).digest()
+
+
+def client_key(scope: str, extra: str = "") -> str:
+    """The bucket name for this client (and `extra`, e.g. a reference)."""
+    address = request.remote_addr or "unknown"
+    digest = hmac.new(_day_key(), f"{scope}|{address}|{extra}".encode(), hashlib.sha256)
+    return f"rl:{scope}:{digest.hexdigest()[:32]}"
+
+
+def hit(key: str, window: int) -> int:
+    """Count one event in `key`'s window and return the count so far."""
+    conn = _redis()
+    if conn is not None:
+        try:
+            pipe = conn.pipeline()
+            pipe.incr(key)
+            pipe.expire(key, window, nx=True)
+            count, _ = pipe.execute()
+            return int(count)
+        except RedisError:
+            pass  # fall back to this process's memory rather than fail open
+    return _memory.hit(key, window)
+
+
+def count(key: str) -> int:
+    conn = _redis()
+    if conn is not None:
+        try:
+            value = conn.get(key)
+            return int(value or 0)
+        except RedisError:
+            pass
+    return _memory.peek(key)
+
+
+def clear(key: str) -> None:
+    conn = _redis()
+    if conn is not None:
+        try:
+            conn.delete(key)
+        except RedisError:
+            pass
+    _memory.clear(key)
