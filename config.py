@@ -56,6 +56,7 @@ class Config:
     # Flask-Babel: translations live at the repository root, not in the package.
     BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "translations")
     BABEL_DEFAULT_LOCALE = "ja"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Tokyo"
 
     MAX_CONTENT_LENGTH = 55 * 1024 * 1024  # 5 attachments x 10 MB plus the form
     WTF_CSRF_TIME_LIMIT = None  # the session lifetime bounds the token instead

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask
+from flask_babel import format_datetime
 
 from grievance import crypto, i18n
 from grievance.cases.deadlines import JST
@@ -20,12 +21,18 @@ def datetime_short(value: datetime) -> str:
     return _aware(value).astimezone(JST).strftime("%Y-%m-%d %H:%M")
 
 
+def worker_datetime(value: datetime) -> str:
+    """Date and time in the page's language, Japan time."""
+    return format_datetime(_aware(value), "short")
+
+
 def is_overdue(value: datetime) -> bool:
     return _aware(value) < datetime.now(UTC)
 
 
 def init_app(app: Flask) -> None:
     app.add_template_filter(datetime_short, "datetime_short")
+    app.add_template_filter(worker_datetime, "worker_datetime")
     app.add_template_global(is_overdue, "is_overdue")
     app.add_template_global(crypto.mask_phone, "mask_phone")
 

@@ -59,7 +59,7 @@ class ReportForm(FlaskForm):
     since = SelectField(_l("Since when?"), choices=labels.SINCE_CHOICES, validators=[Optional()])
     prefecture = SelectField(
         _l("Where do you work? (prefecture)"),
-        choices=[("", _l("I don't want to say"))] + labels.PREFECTURES,
+        choices=[("", _l("I don't want to say")), *labels.PREFECTURES],
         validators=[Optional()],
     )
     industry = SelectField(

@@ -1,14 +1,29 @@
-"""Worker-facing pages: the language chooser and the pages under /<lang>/."""
+"""Worker-facing pages: language chooser, report form, receipt, follow-up.
+
+No page puts anything about a case in its URL: the receipt travels only in
+POST bodies, and the follow-up page keeps the case in a short signed
+session. Every page works without JavaScript.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, g, redirect, render_template, url_for
+from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from sqlalchemy import func, select
 
-from grievance import i18n
+from grievance import crypto, i18n, ratelimit
+from grievance.cases.models import CaseEvent, Message
+from grievance.extensions import commit, db
+from grievance.intake import follow_up, labels, web
+from grievance.intake.forms import EmptyForm, ReceiptForm, ReplyForm, ReportForm, SafetyForm
+from grievance.intake.uploads import UploadError, clean_uploads
 
 bp = Blueprint("intake", __name__)
+
+REPORTS_PER_HOUR = 20
 
 
 @bp.url_value_preprocessor
@@ -58,3 +73,211 @@ def choose_language() -> Any:
 @bp.get("/<lang>/", strict_slashes=False)
 def home() -> Any:
     return render_template("worker/home.html")
+
+
+# -- the report ------------------------------------------------------------------
+
+
+def _render_form(form: ReportForm, status: int = 200, upload_error: str | None = None) -> Any:
+    return (
+        render_template(
+            "worker/report.html",
+            form=form,
+            in_danger=form.danger.data == "yes",
+            category_icons={code: icon for code, (icon, _w) in labels.CATEGORY_LABELS.items()},
+            upload_error=upload_error,
+        ),
+        status,
+    )
+
+
+def _contact_errors(form: ReportForm) -> str | None:
+    """Check the contact details the chosen method needs; return the phone in E.164."""
+    method = form.contact_method.data
+    if method in ("sms", "whatsapp"):
+        if not form.phone.data:
+            form.phone.errors.append(_("Please write your phone number, or choose another way."))
+            return None
+        try:
+            return crypto.normalise_phone(form.phone.data)
+        except crypto.InvalidPhoneNumberError:
+            form.phone.errors.append(_("This phone number is not valid."))
+            return None
+    if method == "email" and not form.email.data:
+        form.email.errors.append(_("Please write your e-mail address, or choose another way."))
+    return None
+
+
+@bp.route("/<lang>/report", methods=["GET", "POST"])
+def report() -> Any:
+    if request.method == "GET":
+        return render_template("worker/report_safety.html", form=SafetyForm())
+    if "narrative" not in request.form:
+        # Step one answered: show the form, with emergency help at the top if needed.
+        safety = SafetyForm()
+        if not safety.validate_on_submit():
+            return render_template("worker/report_safety.html", form=safety), 400
+        form = ReportForm(formdata=None, danger=safety.danger.data)
+        return _render_form(form)
+
+    form = ReportForm()
+    form.categories.data = [c for c in (form.categories.data or []) if c in labels.CATEGORY_LABELS]
+    form.safe_windows.data = [
+        w for w in (form.safe_windows.data or []) if w in dict(labels.SAFE_WINDOW_CHOICES)
+    ]
+    valid = form.validate_on_submit()
+    if form.homepage.data:
+        # Only software fills the hidden field; a person never sees it.
+        return render_template(
+            "errors/error.html",
+            code=400,
+            title=_("Sorry"),
+            text=_("We could not accept this form."),
+        ), 400
+    phone = _contact_errors(form)
+    if not valid or form.phone.errors or form.email.errors:
+        return _render_form(form, 400)
+    try:
+        files = clean_uploads(request.files.getlist(form.attachments.name))
+    except UploadError as exc:
+        return _render_form(form, 400, upload_error=str(exc))
+    if ratelimit.hit(ratelimit.client_key("report"), 3600) > REPORTS_PER_HOUR:
+        abort(429)
+    case, receipt = web.submit_report(
+        web.WebReport(
+            language=i18n.current_language().code,
+            narrative=form.narrative.data or "",
+            in_danger=form.danger.data == "yes",
+            categories=form.categories.data,
+            since=form.since.data or None,
+            prefecture=form.prefecture.data
+            if form.prefecture.data in labels.PREFECTURE_CODES
+            else None,
+            industry=form.industry.data or None,
+            residence_status=form.residence_status.data or None,
+            employer=form.employer.data or "",
+            organisation=form.organisation.data or "",
+            broker=form.broker.data or "",
+            contact_method=form.contact_method.data,
+            phone=phone,
+            email=form.email.data or None,
+            safe_windows=form.safe_windows.data,
+            own_phone=form.own_phone.data or None,
+            files=files,
+        )
+    )
+    commit()
+    # A new CSRF token: reloading the receipt page cannot file the report twice.
+    session.pop("csrf_token", None)
+    return render_template(
+        "worker/receipt.html",
+        receipt=receipt,
+        in_danger=case.in_danger,
+        shared_phone=form.own_phone.data in ("shared", "employer"),
+    )
+
+
+# -- follow-up ----------------------------------------------------------------------
+
+
+def _timeline(case_id: int, case: Any) -> list[tuple[Any, str]]:
+    first_view = db.session.scalar(
+        select(func.min(CaseEvent.created_at)).where(
+            CaseEvent.case_id == case_id, CaseEvent.kind == "case.viewed"
+        )
+    )
+    read_at = min((t for t in (first_view, case.acknowledged_at) if t), default=None)
+    referred_at = min((r.created_at for r in case.referrals), default=None)
+    steps = [(case.created_at, _("We received your report."))]
+    if read_at:
+        steps.append((read_at, _("A caseworker read your report.")))
+    if referred_at:
+        steps.append((referred_at, _("Your case was passed to a partner who can help.")))
+    if case.resolved_at:
+        steps.append((case.resolved_at, _("Your case was resolved.")))
+    return steps
+
+
+def _next_step(case: Any) -> str:
+    if case.status == "new" and case.due_at:
+        return _(
+            "A caseworker will read your report by %(time)s (Japan time).",
+            time=format_datetime(case.due_at, "short"),
+        )
+    if case.status in ("acknowledged", "in_progress"):
+        return _("A caseworker is working on your case. Check here for messages.")
+    if case.status == "referred":
+        return _("A partner is looking at your case. We will tell you here what happens.")
+    if case.status == "resolved":
+        return _("Please tell us if the problem was solved. Your answer helps other workers.")
+    return _("If you need more help, send us a message here.")
+
+
+def _render_case(
+    case: Any, reply_form: ReplyForm, status: int = 200, upload_error: str | None = None
+) -> Any:
+    messages = db.session.scalars(
+        select(Message)
+        .where(Message.case_id == case.id, Message.internal.is_(False))
+        .order_by(Message.id)
+    ).all()
+    return (
+        render_template(
+            "worker/follow_up.html",
+            case=case,
+            reference=web.case_services.format_code(case.reference),
+            status_words=labels.STATUS_WORDS.get(case.status, ""),
+            next_step=_next_step(case),
+            timeline=_timeline(case.id, case),
+            messages=messages,
+            reply_form=reply_form,
+            leave_form=EmptyForm(),
+            upload_error=upload_error,
+        ),
+        status,
+    )
+
+
+@bp.route("/<lang>/follow-up", methods=["GET", "POST"])
+def follow_up_page() -> Any:
+    case = follow_up.current_case()
+    if case is not None:
+        return _render_case(case, ReplyForm(formdata=None))
+    form = ReceiptForm()
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            case = follow_up.open_with_receipt(form.reference.data or "", form.secret.data or "")
+        except follow_up.TooManyTries:
+            abort(429)
+        if case is not None:
+            return redirect(url_for("intake.follow_up_page"), 303)
+        form.secret.errors.append(_("The case number or the secret code is not correct."))
+        return render_template("worker/follow_up_login.html", form=form), 400
+    status = 400 if request.method == "POST" else 200
+    return render_template("worker/follow_up_login.html", form=form), status
+
+
+@bp.post("/<lang>/follow-up/reply")
+def follow_up_reply() -> Any:
+    case = follow_up.current_case()
+    if case is None:
+        return redirect(url_for("intake.follow_up_page"), 303)
+    form = ReplyForm()
+    if not form.validate_on_submit():
+        return _render_case(case, form, 400)
+    try:
+        files = clean_uploads(request.files.getlist(form.attachments.name))
+    except UploadError as exc:
+        return _render_case(case, form, 400, upload_error=str(exc))
+    web.add_worker_message(case, web.to_unicode(form.body.data or "", case.language), files)
+    commit()
+    return redirect(url_for("intake.follow_up_page"), 303)
+
+
+@bp.post("/<lang>/follow-up/leave")
+def follow_up_leave() -> Any:
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        abort(400)
+    follow_up.leave()
+    return redirect(url_for("intake.choose_language"), 303)

@@ -140,3 +140,12 @@ def submit_report(report: WebReport) -> tuple[Case, case_services.Receipt]:
         link_phone(case, report.contact_method, wishes.phone, report.language)
     db.session.flush()
     return case, receipt
+
+
+def add_worker_message(case: Case, body: str, files: list[CleanFile]) -> None:
+    """A message the worker wrote on the follow-up page joins the case thread."""
+    from grievance.cases import messaging
+
+    message = messaging.record_inbound(case, channel="web", body=body, provider_id=None)
+    if files:
+        add_attachments(case, files, message_id=message.id)
