@@ -299,6 +299,7 @@ def test_no_ip_address_is_stored(tmp_path: Path) -> None:
     client.environ_base["HTTP_USER_AGENT"] = "CANARY-AGENT/1.0"
     reference, secret = receipt_codes(submit(client).data)
     open_follow_up(client, reference, "WRONG")
+    assert open_follow_up(client, reference, secret).status_code == 303
     with app.app_context():
         db.engine.dispose()
     raw = b"".join(p.read_bytes() for p in tmp_path.glob("ip.sqlite3*"))
