@@ -19,6 +19,11 @@ from grievance.cases.models import (  # noqa: F401
     Setting,
     UrgencyLevel,
 )
+from grievance.cases.referral_models import (  # noqa: F401
+    ConsentRequest,
+    Escalation,
+    PartnerSmsContact,
+)
 from grievance.datakeys import DataKey  # noqa: F401
 from grievance.intake.models import Conversation  # noqa: F401
 from grievance.notify.models import OutboundMessage  # noqa: F401

@@ -248,11 +248,21 @@ class Case(SealedRow, db.Model):
     intermediaries_ct: Mapped[bytes | None] = mapped_column(EncryptedBytes)
 
     feedback_comment_ct: Mapped[bytes | None] = mapped_column(EncryptedBytes)
+    # The worker's survey answers (grievance.cases.resolution): solved is
+    # "yes" | "partly" | "no"; feedback_score counts the positive answers.
+    feedback_solved: Mapped[str | None] = mapped_column(String(8))
+    feedback_felt_safe: Mapped[bool | None] = mapped_column(Boolean)
+    feedback_recommend: Mapped[bool | None] = mapped_column(Boolean)
+    survey_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reopen_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The caseworker's summary of the outcome (may name people): sealed.
+    outcome_summary_ct: Mapped[bytes | None] = mapped_column(EncryptedBytes)
 
     narrative = EncryptedField("narrative_ct")
     contact = EncryptedField("contact_ct")
     intermediaries = EncryptedField("intermediaries_ct")
     feedback_comment = EncryptedField("feedback_comment_ct")
+    outcome_summary = EncryptedField("outcome_summary_ct")
 
     categories: Mapped[list[Category]] = relationship(secondary=case_categories)
     indicators: Mapped[list[IloIndicator]] = relationship(secondary=case_indicators)
@@ -368,6 +378,9 @@ class Referral(db.Model):
 
     respond_by: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     anonymous: Mapped[bool] = mapped_column(Boolean, default=True)
+    outcome_amount_yen: Mapped[int | None] = mapped_column(Integer)
+    # When the partner was last reminded of an overdue answer (one reminder each).
+    reminded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     case: Mapped[Case] = relationship(back_populates="referrals")
     partner: Mapped[Partner] = relationship()
