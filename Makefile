@@ -42,6 +42,14 @@ extract: venv
 	$(FLASK) translate extract
 	$(FLASK) translate update
 
+# Load benchmarks: gunicorn on SQLite and PostgreSQL, driven by wrk (loopback).
+bench: venv translations
+	$(BIN)/python bench/run.py
+
+# Under three minutes, for checking a change.
+bench-quick: venv translations
+	BENCH_CASES=10000 BENCH_SECONDS=3 $(BIN)/python bench/run.py
+
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache
 	find translations -name '*.mo' -delete

@@ -123,6 +123,8 @@ class ProductionConfig(Config):
     ENV_NAME = "production"
     JOB_RUNNER = "rq"
     HSTS = True
+    # Number of proxies in front of gunicorn whose X-Forwarded-* to trust.
+    PROXY_FIX_X_FOR = int(os.environ.get("PROXY_FIX_X_FOR", "1"))
     SEED_DEMO_ALLOWED = False
     MESSAGING_BACKEND = os.environ.get("MESSAGING_BACKEND", "twilio")
 

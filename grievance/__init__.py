@@ -21,6 +21,13 @@ def create_app(config: type[Config] | str | None = None, **overrides: object) ->
     app.config.from_object(config_class)
     app.config.update(overrides)
     _prepare_embedded(app)
+    if app.config.get("PROXY_FIX_X_FOR"):
+        # Behind the TLS proxy: the client address is the one it forwards
+        # (used only, hashed, for rate limits).
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = int(app.config["PROXY_FIX_X_FOR"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
 
     from grievance import keys
 

@@ -32,8 +32,8 @@ def catalog_dir(code: str) -> Path:
     return TRANSLATIONS / code.replace("-", "_") / "LC_MESSAGES"
 
 
-def extract(domain: str) -> Path:
-    pot = TRANSLATIONS / f"{domain}.pot"
+def extract(domain: str, pot: Path | None = None) -> Path:
+    pot = pot or TRANSLATIONS / f"{domain}.pot"
     subprocess.run(
         [
             sys.executable,
