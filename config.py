@@ -20,6 +20,12 @@ class ConfigError(RuntimeError):
     """A required setting is missing; the message names it."""
 
 
+def _template_sids(value: str) -> dict[str, str]:
+    """WhatsApp Content SIDs by language: "vi=HX1,en=HX2" -> {"vi": "HX1", "en": "HX2"}."""
+    pairs = (item.split("=", 1) for item in value.split(",") if "=" in item)
+    return {code.strip(): sid.strip() for code, sid in pairs if code.strip() and sid.strip()}
+
+
 def _env_bool(name: str, default: bool) -> bool:
     value = os.environ.get(name)
     if value is None:
@@ -48,10 +54,36 @@ class Config:
     TWILIO_SMS_FROM: str | None = os.environ.get("TWILIO_SMS_FROM")
     TWILIO_WHATSAPP_FROM: str | None = os.environ.get("TWILIO_WHATSAPP_FROM")
     TWILIO_API_BASE: str | None = os.environ.get("TWILIO_API_BASE")  # a local fake in tests
+    TWILIO_TIMEOUT = float(os.environ.get("TWILIO_TIMEOUT", "10"))  # seconds per API call
+    # Pre-approved WhatsApp templates that invite a reply outside the 24-hour
+    # window: TWILIO_WHATSAPP_TEMPLATES="vi=HX...,id=HX...,en=HX..." (en is the fallback).
+    WHATSAPP_TEMPLATE_SIDS: dict[str, str] = _template_sids(
+        os.environ.get("TWILIO_WHATSAPP_TEMPLATES", "")
+    )
+    WHATSAPP_WINDOW_SECONDS = 24 * 3600
+    WHATSAPP_WINDOW_MARGIN_SECONDS = 600
+    # A worker who wrote in the last 15 minutes is holding the phone: replies
+    # may go out even outside the hours they allowed.
+    RECENT_INBOUND_SECONDS = 15 * 60
+    SMS_MAX_SEGMENTS = int(os.environ.get("SMS_MAX_SEGMENTS", "4"))
+    # An SMS/WhatsApp intake left unanswered this long becomes a case with
+    # what was said so far.
+    CONVERSATION_TIMEOUT_SECONDS = int(os.environ.get("CONVERSATION_TIMEOUT_SECONDS", "7200"))
+    DEV_PHONE = False  # the phone simulator at /dev/phone (embedded default only)
+
+    MAIL_SERVER: str | None = os.environ.get("MAIL_SERVER")
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "587"))
+    MAIL_USERNAME: str | None = os.environ.get("MAIL_USERNAME")
+    MAIL_PASSWORD: str | None = os.environ.get("MAIL_PASSWORD")
+    MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", True)
+    MAIL_FROM: str | None = os.environ.get("MAIL_FROM")
+    MAIL_TIMEOUT = 10.0
 
     JOB_RUNNER = "inprocess"  # or "rq"
     JOB_FAILURE_TTL = 7 * 24 * 3600
     OUTBOX_STALE_SECONDS = 60
+    OUTBOX_SWEEP_SECONDS = 60  # the worker's sweeper runs this often
+    OUTBOX_MAX_ATTEMPTS = 8
 
     # Flask-Babel: translations live at the repository root, not in the package.
     BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "translations")
@@ -96,6 +128,7 @@ class DevelopmentConfig(Config):
     # Local development is served over plain http on 127.0.0.1.
     SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
     ALLOW_DEMO_CODES = True
+    DEV_PHONE = True
 
 
 class TestingConfig(Config):
@@ -110,6 +143,11 @@ class TestingConfig(Config):
     GRIEVANCE_KEYS_FILE = None
     GRIEVANCE_KEYS = None
     PUBLIC_BASE_URL = "http://localhost"
+    MESSAGING_BACKEND = "console"
+    # Webhook signatures are checked in tests too, with this fixed token.
+    TWILIO_AUTH_TOKEN = "testing-twilio-auth-token"  # noqa: S105 - tests only
+    WHATSAPP_TEMPLATE_SIDS: dict[str, str] = {}
+    MAIL_SERVER = None
     SESSION_COOKIE_SECURE = False
     ALLOW_DEMO_CODES = True
     # Cheap argon2 parameters keep the suite fast; production uses the defaults.

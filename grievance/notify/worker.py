@@ -23,19 +23,24 @@ log = logging.getLogger(__name__)
 
 
 def _sweep_forever(app: Flask, interval: float, stop: threading.Event) -> None:
-    from grievance.notify.jobs import requeue_stale
+    from grievance.notify.jobs import run_periodic
 
     while not stop.wait(interval):
         with app.app_context():
             try:
-                count = requeue_stale()
-                if count:
-                    log.info("sweeper re-enqueued %d outbox messages", count)
+                done = run_periodic()
+                if any(done.values()):
+                    log.info("sweeper: %s", ", ".join(f"{k} {v}" for k, v in done.items()))
             except Exception as exc:  # noqa: BLE001 - keep sweeping
                 log.warning("sweeper failed: %s", type(exc).__name__)
 
 
-def run_worker(app: Flask, *, burst: bool = False, sweep_interval: float = 60.0) -> None:
+def run_worker(app: Flask, *, burst: bool = False, sweep_interval: float | None = None) -> None:
+    """Work the queues; every `sweep_interval` seconds (OUTBOX_SWEEP_SECONDS,
+    a minute by default) re-enqueue what was left pending and run the
+    periodic tasks."""
+    if sweep_interval is None:
+        sweep_interval = float(app.config.get("OUTBOX_SWEEP_SECONDS", 60))
     connection = Redis.from_url(app.config["REDIS_URL"])
     stop = threading.Event()
     if not burst:
