@@ -1,6 +1,13 @@
-"""Translated labels for codes shown on staff pages."""
+"""Translated labels for the codes shown on staff pages.
+
+Codes stay codes in the database and in audit details; these tables turn
+them into Japanese or English (the `staff` catalog) at render time. An
+unknown code is shown as itself rather than hidden.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
@@ -13,6 +20,174 @@ STATUS_LABELS = {
     "closed": _l("Closed"),
 }
 
+URGENCY_LABELS = {
+    "P0": _l("P0 emergency"),
+    "P1": _l("P1 urgent"),
+    "P2": _l("P2 priority"),
+    "P3": _l("P3 standard"),
+}
+
+CHANNEL_LABELS = {
+    "web": _l("Web"),
+    "sms": _l("SMS"),
+    "whatsapp": _l("WhatsApp"),
+    "email": _l("E-mail"),
+}
+
+CONTACT_LABELS = {
+    "none": _l("Never contact the worker"),
+    "web": _l("Only on the follow-up page"),
+    "sms": _l("SMS"),
+    "whatsapp": _l("WhatsApp"),
+    "email": _l("E-mail"),
+}
+
+CLOSURE_LABELS = {
+    "resolved": _l("Resolved"),
+    "no_contact": _l("No contact with the worker"),
+    "withdrawn": _l("The worker withdrew"),
+    "duplicate": _l("Duplicate case"),
+    "out_of_scope": _l("Out of scope"),
+}
+
+REVIEW_LABELS = {
+    "pending": _l("Closure waiting for an admin's review"),
+    "approved": _l("Closure approved by an admin"),
+    "rejected": _l("Closure rejected by an admin"),
+}
+
+CONSENT_LABELS = {
+    "store": _l("Store the case data"),
+    "share_narrative": _l("Share the story with a partner"),
+    "share_identity": _l("Share identity with a partner"),
+    "contact_employer": _l("Contact the employer or an intermediary"),
+    "immigration_bodies": _l("Share with bodies that may inform immigration"),
+}
+
+PARTY_LABELS = {
+    "sending_agency": _l("Sending agency"),
+    "supervising_org": _l("Supervising organisation"),
+    "support_org": _l("Registered support organisation"),
+    "employer": _l("Employer"),
+    "buyer": _l("Buyer or client company"),
+}
+
+CLOCK_LABELS = {
+    "wage_claim": _l("Unpaid-wage claim prescribes (3 years)"),
+    "dismissal_notice": _l("Dismissal notice period (30 days)"),
+    "pension_lump_sum": _l("Pension lump-sum claim (2 years after leaving Japan)"),
+    "affiliation_change": _l("Notify change of affiliated organisation (14 days)"),
+    "status_expiry": _l("Residence status expires"),
+}
+
+URGENCY_REASON_LABELS = {
+    "intake": _l("As reported at intake"),
+    "red_flag": _l("Red flag found in the worker's words"),
+    "category_default": _l("Default for the categories"),
+    "danger_now": _l("Danger now (violence, confinement, self-harm)"),
+    "return_imminent": _l("Forced return imminent"),
+    "deadline_near": _l("A deadline is near"),
+    "health": _l("Health or injury"),
+    "lower_risk": _l("Lower risk than first thought"),
+    "other": _l("Other (see internal note)"),
+}
+
+SIGNAL_LABELS = {
+    "violence_ongoing": _l("Ongoing violence"),
+    "confinement": _l("Confinement"),
+    "suicide_intent": _l("Suicide intent"),
+    "forced_return": _l("Being taken to the airport"),
+    "passport_taken": _l("Passport or residence card taken"),
+    "pregnancy_threat": _l("Threats over pregnancy"),
+    "injury": _l("Injury"),
+}
+
+EVENT_LABELS = {
+    "case.opened": _l("Case opened"),
+    "case.viewed": _l("Case viewed"),
+    "case.red_flag": _l("Red flag raised the urgency"),
+    "case.paged": _l("On-call caseworkers paged"),
+    "case.triaged": _l("Triage saved"),
+    "case.transition": _l("Status changed"),
+    "case.closure_requested": _l("Closure requested (waiting for review)"),
+    "case.closure_reviewed": _l("Closure reviewed"),
+    "case.assigned": _l("Assigned"),
+    "case.replied": _l("Reply sent to the worker"),
+    "case.note": _l("Internal note added"),
+    "case.acknowledged": _l("First human reply: acknowledged"),
+    "case.clock_added": _l("Deadline added"),
+    "case.clock_done": _l("Deadline done"),
+    "case.reminder": _l("Reminder sent"),
+    "attachment.downloaded": _l("Attachment downloaded"),
+    "message.inbound": _l("Message from the worker"),
+}
+
+
+def _label(table: dict[str, Any], code: str | None) -> str:
+    if code is None:
+        return ""
+    return str(table.get(code, code))
+
 
 def status_label(code: str) -> str:
-    return str(STATUS_LABELS.get(code, code))
+    return _label(STATUS_LABELS, code)
+
+
+def urgency_label(code: str) -> str:
+    return _label(URGENCY_LABELS, code)
+
+
+def channel_label(code: str) -> str:
+    return _label(CHANNEL_LABELS, code)
+
+
+def contact_label(code: str) -> str:
+    return _label(CONTACT_LABELS, code)
+
+
+def closure_label(code: str | None) -> str:
+    return _label(CLOSURE_LABELS, code)
+
+
+def review_label(code: str | None) -> str:
+    return _label(REVIEW_LABELS, code)
+
+
+def consent_label(code: str) -> str:
+    return _label(CONSENT_LABELS, code)
+
+
+def party_label(code: str) -> str:
+    return _label(PARTY_LABELS, code)
+
+
+def clock_label(code: str) -> str:
+    return _label(CLOCK_LABELS, code)
+
+
+def urgency_reason_label(code: str | None) -> str:
+    return _label(URGENCY_REASON_LABELS, code)
+
+
+def signal_label(code: str) -> str:
+    return _label(SIGNAL_LABELS, code)
+
+
+def event_label(code: str) -> str:
+    return _label(EVENT_LABELS, code)
+
+
+TEMPLATE_GLOBALS = {
+    "status_label": status_label,
+    "urgency_label": urgency_label,
+    "channel_label": channel_label,
+    "contact_label": contact_label,
+    "closure_label": closure_label,
+    "review_label": review_label,
+    "consent_label": consent_label,
+    "party_label": party_label,
+    "clock_label": clock_label,
+    "urgency_reason_label": urgency_reason_label,
+    "signal_label": signal_label,
+    "event_label": event_label,
+}
