@@ -1,4 +1,4 @@
-"""The shell of the site in a real browser: languages, direction, no-JS, staff login."""
+"""The site in a real browser: languages, direction, a report without JavaScript, staff login."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from PIL import Image
 from playwright.sync_api import Page
 
 from grievance.cases import queries
+from grievance.cases import services as case_services
 from grievance.i18n import BY_CODE, LANGUAGES
 from tests.browser.conftest import NewPage, staff_login, watch
 
@@ -123,3 +124,38 @@ def test_the_same_account_can_log_in_again_in_one_run(new_page: NewPage, live_se
         staff_login(page, live_server, "caseworker2@demo.example")
         assert urlsplit(page.url).path == "/staff/queue"
         watch(page).assert_clean()
+
+
+def test_worker_reports_and_follows_up_without_javascript(
+    new_page: NewPage, live_server: str, live_app: Flask
+):
+    page = new_page(javascript=False)
+    narrative = "Browser test: the dormitory fee was taken from my pay twice."
+    page.goto(f"{live_server}/en/report")
+    page.check("input[name=danger][value=no]")
+    with page.expect_navigation():
+        page.click("form:has(input[name=danger]) [type=submit]")
+    page.fill("textarea[name=narrative]", narrative)
+    page.check("input[name=consent_store]")
+    with page.expect_navigation():
+        page.click("form:has(textarea[name=narrative]) [type=submit]")
+
+    codes = page.locator("dl.receipt code").all_inner_texts()
+    assert len(codes) == 2, "no receipt on the page"
+    reference, secret = codes
+    # Neither code travels in a URL.
+    assert reference not in page.url and secret not in page.url
+    with live_app.app_context():
+        case = case_services.find_by_receipt(reference, secret)
+        assert case is not None
+        assert case.narrative == narrative
+
+    page.goto(f"{live_server}/en/follow-up")
+    page.fill("input[name=reference]", reference)
+    page.fill("input[name=secret]", secret)
+    with page.expect_navigation():
+        page.click("form:has(input[name=secret]) [type=submit]")
+    assert urlsplit(page.url).path == "/en/follow-up"
+    shown = page.locator("main h1 code").inner_text()
+    assert case_services.normalise_code(shown) == case_services.normalise_code(reference)
+    watch(page).assert_clean()
