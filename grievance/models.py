@@ -26,6 +26,6 @@ from grievance.cases.referral_models import (  # noqa: F401
 )
 from grievance.cases.workspace_models import CaseParty, CaseReminder  # noqa: F401
 from grievance.datakeys import DataKey  # noqa: F401
-from grievance.intake.models import Conversation  # noqa: F401
-from grievance.notify.models import OutboundMessage  # noqa: F401
+from grievance.intake.models import Conversation, InboundMessage  # noqa: F401
+from grievance.notify.models import ContactRule, OutboundMessage  # noqa: F401
 from grievance.staff.models import StaffUser  # noqa: F401

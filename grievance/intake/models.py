@@ -37,3 +37,28 @@ class Conversation(SealedRow, db.Model):
 
     address = EncryptedField("address_ct")
     draft = EncryptedField("draft_ct")
+
+
+
+class InboundMessage(SealedRow, db.Model):
+    """One message received from a provider, kept for idempotency.
+
+    `provider_id` (Twilio's MessageSid) is unique: a redelivery finds the row
+    and changes nothing. The body is sealed under the conversation's data
+    key only until the message has been handled (it then lives in the case
+    or the conversation's draft) and is erased then.
+    """
+
+    __tablename__ = "inbound_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider_id: Mapped[str] = mapped_column(String(64), unique=True)
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    channel: Mapped[str] = mapped_column(String(12))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    body_ct: Mapped[bytes | None] = mapped_column(EncryptedBytes)
+
+    body = EncryptedField("body_ct")
