@@ -68,6 +68,10 @@ def create_app(config: type[Config] | str | None = None, **overrides: object) ->
     app.register_blueprint(cases_views.bp)
     app.register_blueprint(notify_views.bp)
 
+    from grievance.intake import webhooks
+
+    webhooks.init_app(app)
+
     from grievance import cli
 
     cli.init_app(app)

@@ -71,9 +71,10 @@ class RQRunner:
 
 
 def init_app(app: Flask) -> None:
-    from grievance.notify import channels
+    from grievance.notify import channels, signature
 
     channels.init_app(app)
+    signature.init_app(app)
     runner: Runner
     if app.config.get("JOB_RUNNER") == "rq":
         if not app.config.get("REDIS_URL"):

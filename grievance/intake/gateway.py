@@ -1,0 +1,303 @@
+"""The SMS and WhatsApp gateway service: from a provider's message to a case.
+
+Two units of work per inbound message, each committed by the caller:
+
+1. `store_inbound` stores the message (sealed) under its provider id before
+   anything else happens. The id is unique, so a redelivery stores nothing.
+2. `handle_inbound` claims the stored message (once: an atomic update of
+   `processed_at`), runs the conversation, opens or continues the case,
+   queues the replies in the outbox and erases the stored body.
+
+If step 2 fails, the message stays stored and unclaimed, the webhook answers
+5xx and Twilio's retry runs step 2 again: nothing is lost and nothing is
+done twice. Phone numbers are kept only sealed and as a keyed blind index;
+nothing here logs a number or a text.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from grievance import crypto
+from grievance.cases import audit, messaging
+from grievance.cases import services as case_services
+from grievance.cases.contact import ContactWishes
+from grievance.cases.models import Case
+from grievance.datakeys import DataKey, utcnow
+from grievance.extensions import db
+from grievance.intake import conversation as dialog
+from grievance.intake import sms_text, zawgyi
+from grievance.intake.models import Conversation, InboundMessage
+from grievance.notify import outbox
+
+log = logging.getLogger(__name__)
+
+CHANNELS = ("sms", "whatsapp")
+MAX_BODY = 5000  # characters kept of one message; Twilio's limit is 1600
+
+
+class GatewayError(Exception):
+    """Base of the gateway's errors."""
+
+
+class InvalidSender(GatewayError):  # noqa: N818 - reads as the situation it names
+    """The sender is not a phone number we can answer."""
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """What we keep of a provider's request: nothing but these four fields."""
+
+    provider_id: str
+    channel: str  # sms | whatsapp
+    sender: str  # as the provider gave it ("whatsapp:+81...", "+81...")
+    body: str
+
+
+def _timeout() -> timedelta:
+    return timedelta(seconds=int(current_app.config.get("CONVERSATION_TIMEOUT_SECONDS", 7200)))
+
+
+def _conversation_for(channel: str, e164: str) -> Conversation:
+    index = crypto.blind_index(crypto.current_ring(), e164, "phone")
+    found = db.session.scalar(
+        select(Conversation).where(
+            Conversation.channel == channel, Conversation.sender_index == index
+        )
+    )
+    if found is not None:
+        return found
+    conversation = Conversation(
+        data_key=DataKey.create(), channel=channel, sender_index=index, step=dialog.Step.NEW
+    )
+    conversation.address = e164
+    db.session.add(conversation)
+    db.session.flush()
+    return conversation
+
+
+def store_inbound(message: Inbound) -> tuple[int, bool]:
+    """Store one inbound message; returns (stored id, whether it is new).
+
+    A concurrent duplicate raises IntegrityError at flush; the caller rolls
+    back and calls again, and then finds the first one.
+    """
+    existing = db.session.scalar(
+        select(InboundMessage.id).where(InboundMessage.provider_id == message.provider_id)
+    )
+    if existing is not None:
+        return existing, False
+    try:
+        e164 = crypto.normalise_phone(message.sender)
+    except crypto.InvalidPhoneNumberError:
+        raise InvalidSender from None
+    conversation = _conversation_for(message.channel, e164)
+    row = InboundMessage(
+        data_key=conversation.data_key,
+        provider_id=message.provider_id,
+        conversation_id=conversation.id,
+        channel=message.channel,
+    )
+    row.body = message.body[:MAX_BODY]
+    db.session.add(row)
+    db.session.flush()
+    return row.id, True
+
+
+def _load_state(conversation: Conversation) -> dialog.State:
+    if conversation.draft:
+        state = dialog.State.from_dict(json.loads(conversation.draft))
+    else:
+        # A conversation linked from the web form has no draft: it is open.
+        state = dialog.State(step=conversation.step, language=conversation.language)
+        state.has_case = conversation.case_id is not None
+    state.stopped = conversation.stopped
+    if state.has_case and conversation.case_id is None:
+        # The case was purged: start afresh, keeping only the language.
+        state = dialog.State(language=state.language, stopped=conversation.stopped)
+    return state
+
+
+def _save_state(conversation: Conversation, state: dialog.State) -> None:
+    conversation.step = state.step
+    conversation.language = state.language
+    conversation.stopped = state.stopped
+    if state.own_phone is not None:
+        conversation.own_phone = state.own_phone == "own"
+    conversation.draft = json.dumps(state.to_dict(), ensure_ascii=False)
+
+
+def _hours(state: dialog.State) -> list[tuple[int, int]] | None:
+    return messaging.allowed_hours(ContactWishes(safe_windows=state.windows))
+
+
+def _open_case(
+    conversation: Conversation, state: dialog.State, e164: str
+) -> tuple[Case, case_services.Receipt]:
+    from grievance.intake.web import preset_urgency
+
+    may_write = bool(state.may_write)
+    case, receipt = case_services.open_case(
+        case_services.NewCase(
+            language=state.language or "en",
+            narrative=state.said,
+            channel=conversation.channel,
+            urgency=preset_urgency(state.categories, False),
+            categories=state.categories,
+            prefecture=state.prefecture,
+            # "Never write first": replies wait until the worker writes again.
+            contact_method=conversation.channel if may_write else "web",
+        )
+    )
+    case.contact = ContactWishes(
+        phone=e164, safe_windows=state.windows, own_phone=state.own_phone
+    ).to_json()
+    # The conversation now lives under the case's key, so purging the case
+    # also makes the number unreadable.
+    conversation.data_key = case.data_key
+    conversation.address = e164
+    conversation.case_id = case.id
+    state.early, state.narrative = [], []
+    db.session.flush()
+    return case, receipt
+
+
+def _apply(
+    conversation: Conversation,
+    outcome: dialog.Outcome,
+    e164: str,
+    provider_id: str | None,
+    now: datetime,
+) -> list[tuple[dialog.Reply, dict[str, str]]]:
+    """Carry out the conversation's actions; the replies with their parameters."""
+    state = outcome.state
+    index = outbox.address_index(conversation.channel, e164)
+    assert index is not None
+    case = db.session.get(Case, conversation.case_id) if conversation.case_id else None
+    params: dict[str, str] = {}
+    for action in outcome.actions:
+        if action is dialog.Action.STOP:
+            outbox.stop_address(index)
+            if case is not None:
+                audit.record("contact.stopped", case_id=case.id, detail={"channel": case.channel})
+        elif action is dialog.Action.START:
+            outbox.start_address(index)
+            if case is not None:
+                audit.record("contact.started", case_id=case.id, detail={"channel": case.channel})
+        elif action is dialog.Action.SET_LANGUAGE:
+            if case is not None and state.language:
+                case.language = state.language
+        elif action is dialog.Action.OPEN_CASE:
+            case, receipt = _open_case(conversation, state, e164)
+            outbox.set_allowed_hours(index, _hours(state))
+            params["reference"] = receipt.reference
+            if state.own_phone == "own":
+                # The secret only to a phone the worker says is their own.
+                params["secret"] = receipt.secret
+        elif action is dialog.Action.ADD_TO_CASE and case is not None and outcome.text:
+            messaging.record_inbound(case, conversation.channel, outcome.text, provider_id)
+            messaging.deliver_waiting(case, conversation.channel, e164)
+    if case is not None:
+        params.setdefault("reference", case_services.format_code(case.reference))
+        params["status"] = case.status
+    return [(reply, params) for reply in outcome.replies]
+
+
+def _queue_replies(
+    conversation: Conversation,
+    replies: list[tuple[dialog.Reply, dict[str, str]]],
+    e164: str,
+) -> None:
+    language = conversation.language
+    for reply, params in replies:
+        text = sms_text.render(reply, language, **params)
+        outbox.queue_text(
+            channel=conversation.channel,
+            recipient=e164,
+            body=text,
+            purpose="receipt" if reply.key == "receipt" else "dialog",
+            data_key=conversation.data_key,  # type: ignore[arg-type]
+            case_id=conversation.case_id,
+            language=language,
+        )
+
+
+def _lock(conversation_id: int) -> Conversation | None:
+    # Two messages from one sender are handled one after the other.
+    query = select(Conversation).where(Conversation.id == conversation_id)
+    if db.engine.dialect.name == "postgresql":
+        query = query.with_for_update(of=Conversation.__table__)
+    return db.session.scalar(query.execution_options(populate_existing=True))
+
+
+def handle_inbound(stored_id: int, now: datetime | None = None) -> bool:
+    """Run the conversation for one stored message; False if it was handled before."""
+    now = now or utcnow()
+    claimed = db.session.execute(
+        update(InboundMessage)
+        .where(InboundMessage.id == stored_id, InboundMessage.processed_at.is_(None))
+        .values(processed_at=now)
+    ).rowcount
+    if not claimed:
+        return False
+    row = db.session.get(InboundMessage, stored_id)
+    assert row is not None
+    conversation = _lock(row.conversation_id)
+    assert conversation is not None
+    e164 = conversation.address or ""
+    text = zawgyi.to_unicode(row.body or "")
+    row.body = None  # from here on it lives in the case or the draft
+    # Every message from the worker reopens WhatsApp's window and shows
+    # they hold the phone now.
+    index = outbox.address_index(conversation.channel, e164)
+    if index is not None:
+        outbox.note_inbound(index, conversation.channel, now)
+    conversation.last_inbound_at = now
+    state = _load_state(conversation)
+    outcome = dialog.receive(state, text, now, sms_text.menus(), _timeout())
+    replies = _apply(conversation, outcome, e164, row.provider_id, now)
+    _save_state(conversation, outcome.state)
+    db.session.flush()
+    _queue_replies(conversation, replies, e164)
+    return True
+
+
+def expire_conversations(now: datetime | None = None) -> int:
+    """Open cases for intakes abandoned past the timeout; how many were opened.
+
+    Run by the sweeper; also lazily when the worker writes again.
+    """
+    now = now or utcnow()
+    timeout = _timeout()
+    ids = db.session.scalars(
+        select(Conversation.id)
+        .where(Conversation.step.in_([str(step) for step in dialog.INTAKE_STEPS]))
+        .where(Conversation.updated_at < now - timeout)
+        .limit(200)
+    ).all()
+    opened = 0
+    for conversation_id in ids:
+        conversation = _lock(conversation_id)
+        if conversation is None:
+            continue
+        state = _load_state(conversation)
+        outcome = dialog.expire(state, now, timeout)
+        if dialog.Action.OPEN_CASE not in outcome.actions:
+            # Nothing said: leave it, but do not look at it every minute.
+            conversation.updated_at = now
+            continue
+        e164 = conversation.address or ""
+        replies = _apply(conversation, outcome, e164, None, now)
+        if conversation.stopped:
+            replies = []
+        _save_state(conversation, outcome.state)
+        db.session.flush()
+        _queue_replies(conversation, replies, e164)
+        opened += 1
+    return opened

@@ -1,0 +1,102 @@
+"""`POST /webhooks/twilio/messages`: inbound SMS and WhatsApp messages.
+
+Guarantees, in the order the request meets them:
+
+* The Twilio signature is checked against PUBLIC_BASE_URL + path and the
+  whole form; without a valid one the answer is 403 and nothing is stored.
+* Only MessageSid, From and Body are read. Everything else Twilio sends
+  (FromCity, FromState, FromZip, FromCountry, the To* equivalents,
+  ProfileName, WaId, Latitude, Longitude, Address...) is dropped unread:
+  never stored, never logged.
+* The message is stored (committed) before the reply is built. If storing
+  fails the answer is 503, so Twilio retries; a redelivered MessageSid
+  stores nothing new and gets the same empty answer as the first time.
+* Replies go out through the outbox (after commit), not in the HTTP answer,
+  so they obey STOP, the worker's hours and WhatsApp's window like any
+  other message, and the answer stays fast.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Flask, Response, abort, request
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from grievance.extensions import commit, csrf, db
+from grievance.intake import gateway, sms_text
+from grievance.notify.signature import request_is_signed
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("webhooks", __name__)
+
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+
+
+def _twiml(status: int = 200) -> Response:
+    return Response(EMPTY_TWIML, status=status, mimetype="text/xml")
+
+
+def parse_inbound() -> gateway.Inbound | None:
+    """The three fields we use, from the (already verified) form; None if absent."""
+    form = request.form
+    sid = (form.get("MessageSid") or form.get("SmsMessageSid") or form.get("SmsSid") or "").strip()
+    sender = (form.get("From") or "").strip()
+    if not sid or not sender or len(sid) > 64:
+        return None
+    channel = "whatsapp" if sender.lower().startswith("whatsapp:") else "sms"
+    return gateway.Inbound(
+        provider_id=sid, channel=channel, sender=sender, body=form.get("Body") or ""
+    )
+
+
+def _store(inbound: gateway.Inbound) -> int:
+    try:
+        stored_id, _ = gateway.store_inbound(inbound)
+        commit()
+    except IntegrityError:
+        # The same MessageSid (or a first message from the same number)
+        # arrived twice at once: the other request stored it; use theirs.
+        db.session.rollback()
+        stored_id, _ = gateway.store_inbound(inbound)
+        commit()
+    return stored_id
+
+
+@bp.post("/webhooks/twilio/messages")
+@csrf.exempt
+def twilio_messages() -> Response:
+    if not request_is_signed():
+        abort(403)
+    inbound = parse_inbound()
+    if inbound is None:
+        abort(400)
+    try:
+        stored_id = _store(inbound)
+    except gateway.InvalidSender:
+        db.session.rollback()
+        return _twiml()  # nothing we could ever answer; do not make Twilio retry
+    except SQLAlchemyError as exc:
+        db.session.rollback()
+        log.error("inbound message not stored (%s); the provider will retry", type(exc).__name__)
+        return _twiml(503)
+    gateway.handle_inbound(stored_id)
+    commit()
+    return _twiml()
+
+
+def _expire_task() -> int:
+    opened = gateway.expire_conversations()
+    commit()
+    return opened
+
+
+def init_app(app: Flask) -> None:
+    """Register the webhook, the phone simulator and what notify needs from intake."""
+    from grievance.intake import dev_phone
+
+    app.register_blueprint(bp)
+    app.register_blueprint(dev_phone.bp)
+    app.extensions["grievance.worker_texts"] = sms_text.WorkerTexts()
+    app.extensions.setdefault("grievance.periodic", {})["conversations"] = _expire_task
