@@ -39,7 +39,6 @@ class Conversation(SealedRow, db.Model):
     draft = EncryptedField("draft_ct")
 
 
-
 class InboundMessage(SealedRow, db.Model):
     """One message received from a provider, kept for idempotency.
 

@@ -185,8 +185,7 @@ _SIMPLE: dict[str, Any] = {
     ),
     "narrative_empty": lambda: _("Please tell us first what happened. Then send 0."),
     "prefecture_question": lambda: _(
-        "In which prefecture do you work? Send its name, for example Aichi or 愛知. "
-        "Send 0 to skip."
+        "In which prefecture do you work? Send its name, for example Aichi or 愛知. Send 0 to skip."
     ),
     "reprompt_number": lambda: _("Please reply with one of the numbers in the list."),
     "reprompt_category": lambda: _(
