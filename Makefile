@@ -31,7 +31,12 @@ test: venv translations
 test-integration: venv translations
 	GRIEVANCE_ENV=testing $(BIN)/pytest -q -m integration
 
-test-browser: venv translations
+# axe-core (accessibility checks) from npm, pinned in package-lock.json.
+node_modules/axe-core/axe.min.js: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	touch $@
+
+test-browser: venv translations node_modules/axe-core/axe.min.js
 	GRIEVANCE_ENV=testing $(BIN)/pytest -q -m browser
 
 lint: venv
