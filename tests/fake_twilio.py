@@ -1,0 +1,124 @@
+"""A local fake of Twilio's REST API (the Messages resource) on 127.0.0.1.
+
+It speaks enough of the real protocol for the twilio library: HTTP basic
+auth, form-encoded POSTs to /2010-04-01/Accounts/<sid>/Messages.json, JSON
+answers with a message sid, and Twilio's error document for failures. Tests
+can make it answer with an error (500, 429, a 400 with a Twilio error code)
+or stall past the client's timeout, for a number of requests.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+
+@dataclass
+class Failure:
+    status: int
+    code: int | None = None
+    delay: float = 0.0
+
+
+@dataclass
+class FakeTwilio:
+    account_sid: str
+    auth_token: str
+    messages: list[dict[str, str]] = field(default_factory=list)
+    failures: deque[Failure] = field(default_factory=deque)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    server: ThreadingHTTPServer | None = None
+
+    @property
+    def base_url(self) -> str:
+        assert self.server is not None
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def fail_next(self, status: int, code: int | None = None, times: int = 1) -> None:
+        for _ in range(times):
+            self.failures.append(Failure(status, code))
+
+    def stall_next(self, seconds: float) -> None:
+        self.failures.append(Failure(201, delay=seconds))
+
+    def start(self) -> FakeTwilio:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:  # keep test output clean
+                pass
+
+            def _send(self, status: int, doc: dict[str, object]) -> None:
+                data = json.dumps(doc).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_POST(self) -> None:
+                expected = f"/2010-04-01/Accounts/{fake.account_sid}/Messages.json"
+                auth = self.headers.get("Authorization", "")
+                good = (
+                    "Basic "
+                    + base64.b64encode(f"{fake.account_sid}:{fake.auth_token}".encode()).decode()
+                )
+                length = int(self.headers.get("Content-Length") or 0)
+                form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+                if auth != good:
+                    self._send(401, {"code": 20003, "message": "Authenticate", "status": 401})
+                    return
+                if self.path != expected:
+                    self._send(404, {"code": 20404, "message": "Not found", "status": 404})
+                    return
+                with fake.lock:
+                    failure = fake.failures.popleft() if fake.failures else None
+                if failure is not None and failure.delay:
+                    time.sleep(failure.delay)
+                    failure = None
+                if failure is not None:
+                    self._send(
+                        failure.status,
+                        {
+                            "code": failure.code,
+                            "message": "fake failure",
+                            "more_info": "",
+                            "status": failure.status,
+                        },
+                    )
+                    return
+                sid = "SM" + secrets.token_hex(16)
+                with fake.lock:
+                    fake.messages.append({**form, "_sid": sid})
+                self._send(
+                    201,
+                    {
+                        "sid": sid,
+                        "account_sid": fake.account_sid,
+                        "to": form.get("To"),
+                        "from": form.get("From"),
+                        "body": form.get("Body"),
+                        "status": "queued",
+                        "num_segments": "1",
+                        "direction": "outbound-api",
+                        "uri": f"{expected[:-5]}/{sid}.json",
+                    },
+                )
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()

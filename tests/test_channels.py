@@ -1,0 +1,410 @@
+"""Outbound adapters against local fakes: Twilio's REST API and an SMTP server.
+
+Also the delivery job's retry and failure rules, the status callback, and
+the splitting of long texts for SMS (GSM-7 and UCS-2) and WhatsApp.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from twilio.request_validator import RequestValidator
+
+from config import TestingConfig
+from grievance.extensions import commit, db
+from grievance.notify import outbox, segments
+from grievance.notify.channels import ChannelError, EmailChannel, TwilioChannel
+from grievance.notify.jobs import deliver_outbound, requeue_stale
+from grievance.notify.models import ContactRule, OutboundMessage, OutboxStatus
+from tests.conftest import make_case
+from tests.fake_smtp import FakeSMTP
+from tests.fake_twilio import FakeTwilio
+
+SID = "AC" + "1" * 32
+NUMBER = "+819012345678"
+
+
+@pytest.fixture
+def fake_twilio() -> Iterator[FakeTwilio]:
+    fake = FakeTwilio(SID, TestingConfig.TWILIO_AUTH_TOKEN).start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def fake_smtp() -> Iterator[FakeSMTP]:
+    fake = FakeSMTP().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def app_overrides(request: pytest.FixtureRequest) -> dict[str, Any]:
+    if "fake_twilio" not in request.fixturenames:
+        return {}
+    fake: FakeTwilio = request.getfixturevalue("fake_twilio")
+    overrides = {
+        "MESSAGING_BACKEND": "twilio",
+        "TWILIO_ACCOUNT_SID": SID,
+        "TWILIO_SMS_FROM": "+815011112222",
+        "TWILIO_WHATSAPP_FROM": "+815033334444",
+        "TWILIO_API_BASE": fake.base_url,
+        "TWILIO_TIMEOUT": 0.5,
+        "PUBLIC_BASE_URL": "https://grievance.example.org",
+        "WHATSAPP_TEMPLATE_SIDS": {"en": "HXen", "vi": "HXvi"},
+    }
+    if "fake_smtp" in request.fixturenames:
+        smtp: FakeSMTP = request.getfixturevalue("fake_smtp")
+        overrides.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port, MAIL_USE_TLS=False)
+    return overrides
+
+
+def _queue(channel: str = "sms", body: str = "Hello", **kwargs: Any) -> int:
+    case, _ = make_case()
+    row = outbox.queue_message(
+        channel=channel,
+        recipient=kwargs.pop("recipient", NUMBER),
+        body=body,
+        purpose=kwargs.pop("purpose", "reply"),
+        data_key=case.data_key,
+        case_id=case.id,
+        **kwargs,
+    )
+    return row.id
+
+
+# -- the Twilio adapter -----------------------------------------------------------
+
+
+def test_sms_goes_to_twilio_with_a_status_callback(app: Flask, fake_twilio: FakeTwilio) -> None:
+    with app.app_context():
+        row_id = _queue(body="Your reference: ABCD")
+        commit()
+        row = db.session.get(OutboundMessage, row_id)
+        assert row.status == OutboxStatus.SENT
+        [sent] = fake_twilio.messages
+        assert row.provider_id == sent["_sid"]
+    assert sent["To"] == NUMBER and sent["From"] == "+815011112222"
+    assert sent["Body"] == "Your reference: ABCD"
+    assert sent["StatusCallback"] == "https://grievance.example.org/webhooks/twilio/status"
+
+
+def test_whatsapp_uses_whatsapp_addresses(app: Flask, fake_twilio: FakeTwilio) -> None:
+    with app.app_context():
+        row_id = _queue(channel="whatsapp")
+        rule = outbox.rule_for(db.session.get(OutboundMessage, row_id).address_index, create=True)
+        rule.whatsapp_inbound_at = datetime.now(UTC)  # inside the 24-hour window
+        commit()
+    [sent] = fake_twilio.messages
+    assert sent["To"] == f"whatsapp:{NUMBER}" and sent["From"] == "whatsapp:+815033334444"
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "error", "retryable"),
+    [
+        (500, None, "twilio-500", True),
+        (503, None, "twilio-503", True),
+        (429, 20429, "twilio-429", True),
+        (400, 21211, "invalid-number", False),
+        (400, 21610, "unsubscribed", False),
+        (400, 21614, "not-mobile", False),
+        (400, 12345, "twilio-400", False),
+    ],
+)
+def test_twilio_errors_are_classified(
+    app: Flask, fake_twilio: FakeTwilio, status: int, code: int | None, error: str, retryable: bool
+) -> None:
+    fake_twilio.fail_next(status, code)
+    with app.app_context():
+        with pytest.raises(ChannelError) as caught:
+            TwilioChannel(app).send(1, "sms", NUMBER, "x")
+    assert caught.value.code == error and caught.value.retryable is retryable
+
+
+def test_whatsapp_window_error_is_not_a_failure(app: Flask, fake_twilio: FakeTwilio) -> None:
+    fake_twilio.fail_next(400, 63016)
+    with app.app_context(), pytest.raises(ChannelError) as caught:
+        TwilioChannel(app).send(1, "whatsapp", NUMBER, "x")
+    assert caught.value.window_closed and not caught.value.retryable
+
+
+def test_a_hung_provider_times_out(app: Flask, fake_twilio: FakeTwilio) -> None:
+    fake_twilio.stall_next(2.0)
+    with app.app_context(), pytest.raises(ChannelError) as caught:
+        TwilioChannel(app).send(1, "sms", NUMBER, "x")
+    assert caught.value.code == "network" and caught.value.retryable
+
+
+def test_unreachable_provider_is_transient(app: Flask, fake_twilio: FakeTwilio) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed_port = s.getsockname()[1]
+    app.config["TWILIO_API_BASE"] = f"http://127.0.0.1:{closed_port}"
+    with app.app_context(), pytest.raises(ChannelError) as caught:
+        TwilioChannel(app).send(1, "sms", NUMBER, "x")
+    assert caught.value.code == "network" and caught.value.retryable
+
+
+def test_template_is_sent_by_content_sid(app: Flask, fake_twilio: FakeTwilio) -> None:
+    with app.app_context():
+        TwilioChannel(app).send(1, "whatsapp", NUMBER, "ignored", content_sid="HXvi")
+    [sent] = fake_twilio.messages
+    assert sent["ContentSid"] == "HXvi" and "Body" not in sent
+
+
+def test_twilio_requests_leave_no_number_in_logs(
+    app: Flask, fake_twilio: FakeTwilio, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    with app.app_context():
+        _queue(body="CANARY text")
+        commit()
+    assert fake_twilio.messages
+    for record in caplog.records:
+        text = record.getMessage()
+        assert "12345678" not in text and "CANARY" not in text
+
+
+# -- the delivery job ----------------------------------------------------------------
+
+
+def test_transient_failure_waits_with_backoff_then_sends(
+    app: Flask, fake_twilio: FakeTwilio
+) -> None:
+    fake_twilio.fail_next(503)
+    with app.app_context():
+        row_id = _queue()
+        commit()
+        row = db.session.get(OutboundMessage, row_id)
+        assert row.status == OutboxStatus.PENDING and row.attempts == 1
+        assert row.error_code == "twilio-503"
+        not_before = (
+            row.not_before.replace(tzinfo=UTC) if row.not_before.tzinfo is None else row.not_before
+        )
+        assert not_before > datetime.now(UTC)
+        # The sweeper leaves it alone until the backoff is over...
+        assert requeue_stale(older_than=timedelta(seconds=-1)) == 0
+        row.not_before = datetime.now(UTC) - timedelta(seconds=1)
+        commit()
+        # ...then sends it once.
+        assert requeue_stale(older_than=timedelta(seconds=-1)) == 1
+        row = db.session.get(OutboundMessage, row_id)
+        assert row.status == OutboxStatus.SENT and row.attempts == 2 and row.error_code is None
+    assert len(fake_twilio.messages) == 1
+
+
+def test_permanent_failure_stops_and_shows_on_the_message(
+    app: Flask, fake_twilio: FakeTwilio
+) -> None:
+    from grievance.cases.messaging import send_to_worker
+
+    fake_twilio.fail_next(400, 21211)
+    with app.app_context():
+        case, _ = make_case(contact_method="sms")
+        case.contact = json.dumps({"phone": NUMBER})
+        message = send_to_worker(case, "Hello", None)
+        commit()
+        row = db.session.scalars(db.select(OutboundMessage)).one()
+        assert row.status == OutboxStatus.FAILED and row.error_code == "invalid-number"
+        db.session.refresh(message)
+        assert message.delivery_status == "failed"
+        # Running the job again does not try again.
+        assert deliver_outbound(row.id) == OutboxStatus.FAILED
+    assert fake_twilio.messages == []
+
+
+def test_retries_end_in_failure_after_the_maximum(app: Flask, fake_twilio: FakeTwilio) -> None:
+    app.config["OUTBOX_MAX_ATTEMPTS"] = 3
+    fake_twilio.fail_next(500, times=3)
+    with app.app_context():
+        row_id = _queue()
+        commit()
+        for _ in range(2):
+            deliver_outbound(row_id)
+        row = db.session.get(OutboundMessage, row_id)
+        assert row.status == OutboxStatus.FAILED and row.attempts == 3
+
+
+# -- status callbacks -----------------------------------------------------------------
+
+
+def _status(client: FlaskClient, sid: str, status: str, signed: bool = True, **extra: str):  # type: ignore[no-untyped-def]
+    params = {"MessageSid": sid, "MessageStatus": status, "AccountSid": SID, **extra}
+    url = "https://grievance.example.org/webhooks/twilio/status"
+    signature = RequestValidator(TestingConfig.TWILIO_AUTH_TOKEN).compute_signature(url, params)
+    headers = {"X-Twilio-Signature": signature if signed else "bad"}
+    return client.post("/webhooks/twilio/status", data=params, headers=headers)
+
+
+def test_status_callbacks_move_forward_only(
+    app: Flask, client: FlaskClient, fake_twilio: FakeTwilio
+) -> None:
+    with app.app_context():
+        row_id = _queue()
+        commit()
+        sid = db.session.get(OutboundMessage, row_id).provider_id
+    assert _status(client, sid, "delivered").status_code == 204
+    for _ in range(3):  # repeated and late callbacks change nothing
+        assert _status(client, sid, "delivered").status_code == 204
+        assert _status(client, sid, "sent").status_code == 204
+    with app.app_context():
+        assert db.session.get(OutboundMessage, row_id).status == OutboxStatus.DELIVERED
+    _status(client, sid, "read")
+    with app.app_context():
+        assert db.session.get(OutboundMessage, row_id).status == OutboxStatus.READ
+
+
+def test_undelivered_callback_is_recorded_with_its_code(
+    app: Flask, client: FlaskClient, fake_twilio: FakeTwilio
+) -> None:
+    with app.app_context():
+        row_id = _queue()
+        commit()
+        sid = db.session.get(OutboundMessage, row_id).provider_id
+    _status(client, sid, "undelivered", ErrorCode="30005")
+    with app.app_context():
+        row = db.session.get(OutboundMessage, row_id)
+        assert row.status == OutboxStatus.UNDELIVERED and row.error_code == "twilio-30005"
+
+
+def test_unsigned_status_callback_is_refused(
+    app: Flask, client: FlaskClient, fake_twilio: FakeTwilio
+) -> None:
+    with app.app_context():
+        row_id = _queue()
+        commit()
+        sid = db.session.get(OutboundMessage, row_id).provider_id
+    assert _status(client, sid, "failed", signed=False).status_code == 403
+    assert client.post("/webhooks/twilio/status", data={"MessageSid": sid}).status_code == 403
+    with app.app_context():
+        assert db.session.get(OutboundMessage, row_id).status == OutboxStatus.SENT
+
+
+# -- e-mail ---------------------------------------------------------------------------
+
+
+def test_email_goes_out_over_smtp(app: Flask, fake_twilio: FakeTwilio, fake_smtp: FakeSMTP) -> None:
+    with app.app_context():
+        case, _ = make_case()
+        outbox.queue_email(
+            recipient="worker@example.org",
+            subject="New message",
+            body="Please read our reply.",
+            purpose="reply",
+            data_key=case.data_key,
+            case_id=case.id,
+        )
+        commit()
+        row = db.session.scalars(db.select(OutboundMessage)).one()
+        assert row.status == OutboxStatus.SENT
+    [mail] = fake_smtp.messages
+    assert mail.recipients == ["worker@example.org"]
+    assert "Subject: New message" in mail.data and "Please read our reply." in mail.data
+
+
+def test_refused_recipient_is_permanent(app: Flask, fake_smtp: FakeSMTP) -> None:
+    fake_smtp.refuse_recipients = True
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=fake_smtp.port, MAIL_USE_TLS=False)
+    with app.app_context(), pytest.raises(ChannelError) as caught:
+        EmailChannel(app).send(1, "email", "nobody@example.org", "S\n\nT")
+    assert caught.value.code == "invalid-address" and not caught.value.retryable
+
+
+def test_unreachable_smtp_is_transient(app: Flask) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed_port = s.getsockname()[1]
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=closed_port, MAIL_USE_TLS=False)
+    with app.app_context(), pytest.raises(ChannelError) as caught:
+        EmailChannel(app).send(1, "email", "a@example.org", "S\n\nT")
+    assert caught.value.retryable
+
+
+# -- contact rules as pure functions of time ---------------------------------------------
+
+
+def test_allowed_hours_and_the_next_allowed_time(app: Flask) -> None:
+    evening = ContactRule(address_index="x", allowed_hours=[[18, 22]])
+    jst_15h = datetime(2026, 5, 1, 6, 0, tzinfo=UTC)  # 15:00 in Japan
+    jst_19h = datetime(2026, 5, 1, 10, 0, tzinfo=UTC)  # 19:00 in Japan
+    with app.app_context():
+        assert not outbox.may_send_now(evening, jst_15h)
+        assert outbox.may_send_now(evening, jst_19h)
+        assert outbox.next_allowed(evening, jst_15h) == datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
+        # A worker who wrote five minutes ago is holding the phone.
+        evening.last_inbound_at = jst_15h - timedelta(minutes=5)
+        assert outbox.may_send_now(evening, jst_15h)
+        night = ContactRule(address_index="y", allowed_hours=[[22, 30]])
+        assert outbox.may_send_now(night, datetime(2026, 5, 1, 19, 0, tzinfo=UTC))  # 04:00 JST
+        assert outbox.may_send_now(ContactRule(address_index="z"), jst_15h)
+
+
+def test_whatsapp_window_is_24_hours_less_a_margin(app: Flask) -> None:
+    now = datetime(2026, 5, 2, 12, 0, tzinfo=UTC)
+    with app.app_context():
+        assert not outbox.window_open(None, now)
+        rule = ContactRule(address_index="x", whatsapp_inbound_at=now - timedelta(hours=23))
+        assert outbox.window_open(rule, now)
+        rule.whatsapp_inbound_at = now - timedelta(hours=23, minutes=55)
+        assert not outbox.window_open(rule, now)
+
+
+# -- splitting -----------------------------------------------------------------------------
+
+
+def test_short_texts_are_one_message() -> None:
+    assert segments.split_text("Hello", "sms") == ["Hello"]
+    assert segments.segment_count("a" * 160) == 1 and segments.segment_count("a" * 161) == 2
+    assert segments.segment_count("ă" * 70) == 1 and segments.segment_count("ă" * 71) == 2
+
+
+def test_gsm_extension_characters_count_double() -> None:
+    assert segments.encoding("price: 10€ [net]") == "gsm7"
+    assert segments.units("€[]") == 6
+    assert segments.segment_count("€" * 80) == 1 and segments.segment_count("€" * 81) == 2
+
+
+def test_long_gsm_text_splits_at_sentences_within_the_segment_budget() -> None:
+    sentence = "We have received your message and will answer soon. "
+    text = sentence * 20
+    parts = segments.split_text(text, "sms", max_segments=2)
+    assert len(parts) > 1
+    for part in parts:
+        assert segments.segment_count(part) <= 2
+        assert part.endswith(".")
+    assert " ".join(parts) == text.strip()
+
+
+def test_ucs2_text_uses_the_smaller_budget_and_keeps_marks_with_letters() -> None:
+    nepali = "हामीले तपाईंको सन्देश पाएका छौं। " * 15
+    parts = segments.split_text(nepali, "sms", max_segments=2)
+    assert segments.encoding(nepali) == "ucs2"
+    assert all(segments.units(p, "ucs2") <= 134 for p in parts)
+    assert "".join(parts).replace(" ", "") == nepali.replace(" ", "")
+    # No part starts with a combining vowel sign.
+    assert all(not segments._is_mark(p[0]) for p in parts)
+
+
+def test_a_word_longer_than_a_message_is_cut_safely() -> None:
+    parts = segments.split_text("x" * 400, "sms", max_segments=1)
+    assert [len(p) for p in parts] == [160, 160, 80]
+
+
+def test_emoji_count_as_two_ucs2_units() -> None:
+    assert segments.units("😀", "ucs2") == 2
+    parts = segments.split_text("😀" * 40, "sms", max_segments=1)
+    assert [len(p) for p in parts] == [35, 5]
+
+
+def test_whatsapp_splits_only_past_its_limit_and_email_never() -> None:
+    assert segments.split_text("a " * 700, "whatsapp") == [("a " * 700).strip()]
+    assert len(segments.split_text("word " * 500, "whatsapp")) == 2
+    assert segments.split_text("x" * 10000, "email") == ["x" * 10000]
