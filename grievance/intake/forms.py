@@ -16,12 +16,14 @@ from wtforms import (
     TelField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from grievance.intake import labels
 
 NARRATIVE_MAX = 10_000
+# The shape of an address only: one @, no spaces, a dot in the domain.
+EMAIL_SHAPE = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 NAME_MAX = 200
 
 
@@ -92,7 +94,7 @@ class ReportForm(FlaskForm):
         validators=[
             Optional(),
             Length(max=200),
-            Email(message=_l("This e-mail address is not valid.")),
+            Regexp(EMAIL_SHAPE, message=_l("This e-mail address is not valid.")),
         ],
     )
     safe_windows = MultiCheckboxField(
