@@ -16,6 +16,7 @@ as if it were Zawgyi would corrupt it.
 from __future__ import annotations
 
 import re
+import warnings
 from functools import lru_cache
 from typing import Any
 
@@ -32,7 +33,10 @@ _MYANMAR = re.compile("[\u1000-\u109f\uaa60-\uaa7f\ua9e0-\ua9ff]")
 def _detector() -> Any:
     from myanmartools import ZawgyiDetector
 
-    return ZawgyiDetector()
+    # The package loads its model with an importlib API that warns on 3.11+.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return ZawgyiDetector()
 
 
 def zawgyi_probability(text: str) -> float:
