@@ -195,7 +195,7 @@ def test_photo_metadata_is_removed_and_the_file_sealed(app: Flask, client: Flask
 def test_bad_uploads_are_refused_by_content(
     app: Flask, client: FlaskClient, files: list, needle: str
 ) -> None:
-    response = submit(client, attachments=files)
+    response = submit(client, "en", attachments=files)
     assert response.status_code == 400
     html = response.data.decode()
     assert needle in html and NARRATIVE in html
@@ -233,7 +233,9 @@ def open_follow_up(client: FlaskClient, reference: str, secret: str, lang: str =
 def test_follow_up_opens_with_the_receipt_only(app: Flask, client: FlaskClient) -> None:
     reference, secret = receipt_codes(submit(client).data)
     other = FlaskClient(app, app.response_class, use_cookies=True)
-    wrong = open_follow_up(other, reference, secret[:-1] + ("3" if secret[-1] != "3" else "4"))
+    wrong = open_follow_up(
+        other, reference, secret[:-1] + ("3" if secret[-1] != "3" else "4"), lang="en"
+    )
     assert wrong.status_code == 400
     assert "not correct" in wrong.data.decode()
     right = open_follow_up(other, reference.lower().replace("-", " "), secret)
@@ -305,3 +307,16 @@ def test_no_ip_address_is_stored(tmp_path: Path) -> None:
     raw = b"".join(p.read_bytes() for p in tmp_path.glob("ip.sqlite3*"))
     for needle in (b"203.0.113.77", b"CANARY-AGENT", b"CANARY-web", NARRATIVE.encode()):
         assert needle not in raw
+
+
+def test_sms_contact_gets_a_neutral_acknowledgement(app: Flask, client: FlaskClient) -> None:
+    response = submit(client, "id", contact_method="sms", phone="090-7777-1212")
+    assert response.status_code == 200
+    sent = app.extensions["grievance.channel"].sent
+    assert len(sent) == 1
+    _, kind, recipient, body = sent[0]
+    assert kind == "sms" and recipient == "+819077771212"
+    assert "CANARY" not in body and "hộ chiếu" not in body
+    with app.app_context():
+        case = db.session.scalar(select(Case))
+        assert case.messages[-1].direction == "out" and case.messages[-1].body == body

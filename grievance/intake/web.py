@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from grievance import crypto
@@ -139,7 +140,23 @@ def submit_report(report: WebReport) -> tuple[Case, case_services.Receipt]:
     if wishes.phone and report.contact_method in ("sms", "whatsapp"):
         link_phone(case, report.contact_method, wishes.phone, report.language)
     db.session.flush()
+    if report.contact_method in ("sms", "whatsapp", "email"):
+        acknowledge(case)
     return case, receipt
+
+
+def acknowledge(case: Case) -> None:
+    """A neutral automatic acknowledgement on the channel the worker chose.
+
+    It goes through the outbox like every message, so it is sent after the
+    commit, only within the worker's safe hours, and never lost.
+    """
+    from grievance.cases import messaging
+    from grievance.intake import sms_text
+
+    with sms_text.in_language(case.language):
+        text = _("Thank you. We have received your message.")
+    messaging.send_to_worker(case, text, None, purpose="receipt")
 
 
 def add_worker_message(case: Case, body: str, files: list[CleanFile]) -> None:
