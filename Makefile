@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 export FLASK_APP := wsgi
 
-.PHONY: run test test-integration test-browser ci lint translations extract bench bench-quick clean
+.PHONY: run test test-integration test-browser fuzz ci lint translations extract bench bench-quick clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ node_modules/axe-core/axe.min.js: package.json package-lock.json
 
 test-browser: venv translations node_modules/axe-core/axe.min.js
 	GRIEVANCE_ENV=testing $(BIN)/pytest -q -m browser
+
+# The full-size fuzzing run: 20,000 generated requests.
+fuzz: venv translations
+	GRIEVANCE_ENV=testing FUZZ_EXAMPLES=4000 $(BIN)/pytest -q tests/test_fuzz.py
 
 lint: venv
 	$(BIN)/ruff check .

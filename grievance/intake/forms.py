@@ -56,7 +56,7 @@ class ReportForm(FlaskForm):
     )
     categories = MultiCheckboxField(
         _l("What kind of problem? (choose one or more)"),
-        choices=[(code, str(words)) for code, (_, words) in labels.CATEGORY_LABELS.items()],
+        choices=[(code, words) for code, (_, words) in labels.CATEGORY_LABELS.items()],
     )
     since = SelectField(_l("Since when?"), choices=labels.SINCE_CHOICES, validators=[Optional()])
     prefecture = SelectField(
