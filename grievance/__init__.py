@@ -72,6 +72,14 @@ def create_app(config: type[Config] | str | None = None, **overrides: object) ->
 
     webhooks.init_app(app)
 
+    from grievance.cases import advisor_views, partner_views, referral_views
+    from grievance.intake import feedback_text
+
+    feedback_text.init_app(app)
+    app.register_blueprint(advisor_views.bp)
+    app.register_blueprint(partner_views.bp)
+    app.register_blueprint(referral_views.bp)
+
     from grievance import cli
 
     cli.init_app(app)

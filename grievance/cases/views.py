@@ -1,4 +1,4 @@
-"""Caseworker and advisor pages."""
+"""Caseworker pages (the advisor portal is grievance.cases.advisor_views)."""
 
 from __future__ import annotations
 
@@ -47,12 +47,3 @@ def case_detail(reference: str) -> Any:
         contact=contact,
         intermediaries=intermediaries,
     )
-
-
-@bp.get("/advisor/referrals")
-@require_role(Role.ADVISOR)
-def advisor_referrals() -> Any:
-    if current_user.partner_id is None:
-        abort(403)
-    referrals = queries.referrals_for_partner(current_user.partner_id)
-    return render_template("staff/referrals.html", referrals=referrals)

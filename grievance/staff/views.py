@@ -34,7 +34,7 @@ bp.before_request(use_staff_language)
 
 def home_for(user: StaffUser) -> str:
     if user.role == Role.ADVISOR:
-        return url_for("cases.advisor_referrals")
+        return url_for("advisor.referrals")
     return url_for("cases.queue")
 
 
