@@ -152,7 +152,8 @@ def eligibility_for(type_code: str, notes: str) -> str:
     text = notes.lower()
     if type_code == "OTIT" or NOTE_TITP.lower() in text:
         return TITP_ONLY
-    if NOTE_LAWFUL in text:
+    # The seed's words vary ("civil legal aid only for lawful residents").
+    if "lawful resident" in text:
         return ALL_LAWFUL
     return ""
 
@@ -183,6 +184,21 @@ def profile(partner: Partner) -> PartnerProfile:
         active=partner.active,
         is_fictional=partner.is_fictional,
     )
+
+
+def profile_from_data(data: PartnerData, partner_id: int | None = None) -> PartnerProfile:
+    """The routing profile of a record not (yet) in the database, e.g. a CSV row."""
+    partner = Partner(id=partner_id, code=data.code)
+    _apply(partner, data)
+    return profile(partner)
+
+
+def read_csv(text: str) -> list[PartnerData]:
+    """The records of a CSV in the seed's format (no validation, no database)."""
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    return [
+        row_to_data({k: v or "" for k, v in row.items() if isinstance(k, str)}) for row in reader
+    ]
 
 
 # -- the record an admin edits ----------------------------------------------------

@@ -49,7 +49,8 @@ def partner_eligibility(notes: str, type_code: str) -> str:
     text = notes.lower()
     if type_code == "OTIT" or "titp only" in text:
         return "TITP;ESD"
-    if "lawful residents only" in text:
+    # The seed says "civil legal aid only for lawful residents".
+    if "lawful resident" in text:
         return ALL_LAWFUL
     return ""
 
