@@ -116,7 +116,8 @@ def make_staff(
 def make_case(**fields: Any) -> tuple[Case, case_services.Receipt]:
     data = case_services.NewCase(
         language=fields.pop("language", "vi"),
-        narrative=fields.pop("narrative", "The company keeps my passport."),
+        # No red-flag words: a default case keeps the urgency it is given.
+        narrative=fields.pop("narrative", "The company has not paid my overtime."),
         **fields,
     )
     case, receipt = case_services.open_case(data)

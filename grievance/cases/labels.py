@@ -7,9 +7,14 @@ unknown code is shown as itself rather than hidden.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from babel.support import NullTranslations, Translations
+from flask import current_app
 from flask_babel import lazy_gettext as _l
+
+from grievance.i18n import STAFF_LANGUAGES
 
 STATUS_LABELS = {
     "new": _l("New"),
@@ -191,3 +196,35 @@ TEMPLATE_GLOBALS = {
     "signal_label": signal_label,
     "event_label": event_label,
 }
+
+
+def N_(message: str) -> str:  # noqa: N802 - the name gettext tools look for
+    """Mark `message` for the staff catalog without translating it here."""
+    return message
+
+
+_CATALOGS: dict[tuple[str, str], NullTranslations] = {}
+
+
+def _staff_catalog(code: str) -> NullTranslations:
+    directory = current_app.config["BABEL_TRANSLATION_DIRECTORIES"]
+    key = (directory, code)
+    if key not in _CATALOGS:
+        path = Path(directory) / code / "LC_MESSAGES" / "staff.mo"
+        if path.exists():
+            with path.open("rb") as fh:
+                _CATALOGS[key] = Translations(fp=fh, domain="staff")
+        else:
+            _CATALOGS[key] = NullTranslations()
+    return _CATALOGS[key]
+
+
+def in_staff_languages(message: str, *, joiner: str = "\n\n", **variables: Any) -> str:
+    """`message` in Japanese and English, for texts that leave the site.
+
+    A page or a reminder reaches staff outside any request, so there is no
+    chosen language: both staff languages are sent, Japanese first.
+    """
+    parts = [_staff_catalog(code).gettext(message) % variables for code in STAFF_LANGUAGES]
+    unique = list(dict.fromkeys(parts))  # untranslated: say it once
+    return joiner.join(unique)

@@ -23,7 +23,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import func, select, update
 
-from grievance.cases import audit
+from grievance.cases import audit, triage
 from grievance.cases.contact import WINDOWS, ContactWishes
 from grievance.cases.models import Case, ContactMethod, Message
 from grievance.datakeys import utcnow
@@ -87,6 +87,9 @@ def record_inbound(case: Case, channel: str, body: str, provider_id: str | None 
     audit.record(
         "message.received", case_id=case.id, detail={"message_id": message.id, "channel": channel}
     )
+    # Every message that joins a case is scanned for red flags, on every
+    # channel; urgency only ever rises, and a raise to P0 pages on-call staff.
+    triage.apply_red_flags(case, body)
     return message
 
 

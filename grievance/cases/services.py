@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 
 from grievance import crypto
-from grievance.cases import audit
+from grievance.cases import audit, triage
 from grievance.cases.deadlines import due_at
 from grievance.cases.models import Case, Category, Channel, ContactMethod, Urgency
 from grievance.datakeys import DataKey, utcnow
@@ -110,6 +110,13 @@ def open_case(data: NewCase) -> tuple[Case, Receipt]:
         case_id=case.id,
         detail={"channel": case.channel, "urgency": case.urgency, "language": case.language},
     )
+    # Red flags on every channel: the worker's words may call for more
+    # urgency than the answers did. A P0 case pages the on-call caseworkers
+    # (a raise to P0 pages inside apply_red_flags).
+    was_p0 = case.urgency == Urgency.P0
+    triage.apply_red_flags(case, data.narrative)
+    if was_p0:
+        triage.page_on_call(case)
     return case, Receipt(reference=format_code(case.reference), secret=format_code(secret))
 
 

@@ -1,0 +1,207 @@
+"""The caseworker's operations on a case: view, move through the workflow,
+claim and assign, reply to the worker, write internal notes.
+
+Each service takes the acting staff member first, flushes, writes one audit
+event per change and raises a typed error the view turns into a message;
+the view commits. Authorisation by role happens in the views; these
+services check what depends on the case itself (its state, the assignee's
+role).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from grievance.cases import audit, messaging, workflow
+from grievance.cases.deadlines import due_at
+from grievance.cases.models import Case, CaseStatus, Message
+from grievance.cases.services import record_view
+from grievance.datakeys import utcnow
+from grievance.extensions import db
+from grievance.staff.models import Role, StaffUser
+
+# After the first human contact the clock that matters is the next update
+# to the worker: DOMAIN.md counts open cases with an update in 14 days.
+FOLLOW_UP_INTERVAL = timedelta(days=14)
+NOTE_LIMIT = 10_000
+REPLY_LIMIT = 5_000
+
+
+class CaseworkError(Exception):
+    """An action was refused; `message` says why, for the caseworker."""
+
+    def __init__(self, message: object) -> None:
+        super().__init__(str(message))
+        self.message = message
+
+
+def view_case(actor: StaffUser, case: Case) -> None:
+    """Record the view (audit) and mark the worker's messages as read."""
+    record_view(case, actor.id)
+    if case.unread_count:
+        case.unread_count = 0
+    db.session.flush()
+
+
+def transition_case(
+    actor: StaffUser, case: Case, action: str, closure_reason: str | None = None
+) -> workflow.Decision:
+    """Apply a workflow action; IllegalTransitionError if the workflow refuses."""
+    decision = workflow.decide(
+        case.status,
+        action,
+        urgency=case.urgency,
+        actor_role=actor.role,
+        closure_reason=closure_reason,
+        review_state=case.review_state,
+    )
+    now = utcnow()
+    before = case.status
+    if decision.needs_review:
+        case.review_state = "pending"
+        case.closure_reason = decision.closure_reason
+        db.session.flush()
+        audit.record(
+            "case.closure_requested",
+            case_id=case.id,
+            actor_id=actor.id,
+            detail={"reason": decision.closure_reason, "urgency": case.urgency},
+        )
+        return decision
+    if action in (workflow.Action.APPROVE_CLOSE, workflow.Action.REJECT_CLOSE):
+        audit.record(
+            "case.closure_reviewed",
+            case_id=case.id,
+            actor_id=actor.id,
+            detail={"decision": decision.review_state},
+        )
+    if not decision.keep_review:
+        case.review_state = decision.review_state
+    case.status = decision.status
+    if decision.status == CaseStatus.ACKNOWLEDGED and case.acknowledged_at is None:
+        _stop_acknowledgement_clock(case)
+    elif decision.status == CaseStatus.IN_PROGRESS and case.acknowledged_at is None:
+        _stop_acknowledgement_clock(case)
+    if decision.status == CaseStatus.RESOLVED:
+        case.resolved_at = now
+    if decision.status == CaseStatus.CLOSED:
+        case.closed_at = now
+        case.closure_reason = decision.closure_reason
+    if action == workflow.Action.REOPEN:
+        case.closed_at = None
+        case.resolved_at = None
+        case.closure_reason = None
+        case.due_at = due_at(case.urgency, now)
+    db.session.flush()
+    if decision.status != before:
+        detail: dict[str, object] = {"from": before, "to": decision.status, "action": action}
+        if decision.closure_reason and decision.status == CaseStatus.CLOSED:
+            detail["reason"] = decision.closure_reason
+        audit.record("case.transition", case_id=case.id, actor_id=actor.id, detail=detail)
+    return decision
+
+
+def _stop_acknowledgement_clock(case: Case) -> None:
+    now = utcnow()
+    case.acknowledged_at = now
+    case.due_at = now + FOLLOW_UP_INTERVAL
+
+
+def assign_case(actor: StaffUser, case: Case, assignee_id: int | None) -> None:
+    """Give the case to a caseworker or admin (None: back to the pool)."""
+    assignee = None
+    if assignee_id is not None:
+        assignee = db.session.get(StaffUser, assignee_id)
+        if (
+            assignee is None
+            or assignee.disabled
+            or assignee.role not in (Role.CASEWORKER, Role.ADMIN)
+        ):
+            raise CaseworkError(_l("Cases can only be assigned to active caseworkers or admins."))
+    if case.assignee_id == assignee_id:
+        return
+    before = case.assignee_id
+    case.assignee_id = assignee_id
+    db.session.flush()
+    audit.record(
+        "case.assigned",
+        case_id=case.id,
+        actor_id=actor.id,
+        detail={"from": before, "to": assignee_id},
+    )
+
+
+def claim_case(actor: StaffUser, case: Case) -> None:
+    """The actor takes the case."""
+    assign_case(actor, case, actor.id)
+
+
+def reply_to_worker(actor: StaffUser, case: Case, body: str) -> Message:
+    """Write to the worker on their channel, within their safe-contact wishes.
+
+    The first human reply acknowledges a new case and stops its
+    acknowledgement clock; the next deadline is the next update due.
+    """
+    text = body.strip()
+    if not text:
+        raise CaseworkError(_l("Write a message first."))
+    if len(text) > REPLY_LIMIT:
+        raise CaseworkError(_l("The message is too long."))
+    if case.status == CaseStatus.CLOSED:
+        raise CaseworkError(_l("Reopen the case before writing to the worker."))
+    first = case.first_response_at is None
+    message = messaging.send_to_worker(case, text, actor)
+    now = utcnow()
+    if case.status == CaseStatus.NEW:
+        decision = workflow.decide(
+            case.status, workflow.Action.ACKNOWLEDGE, urgency=case.urgency, actor_role=actor.role
+        )
+        case.status = decision.status
+        case.acknowledged_at = now
+        db.session.flush()
+        audit.record(
+            "case.acknowledged",
+            case_id=case.id,
+            actor_id=actor.id,
+            detail={"from": CaseStatus.NEW.value, "to": decision.status, "by": "reply"},
+        )
+    elif first and case.acknowledged_at is None:
+        case.acknowledged_at = now
+    # Every reply to the worker restarts the follow-up clock.
+    case.due_at = now + FOLLOW_UP_INTERVAL
+    db.session.flush()
+    return message
+
+
+def add_note(actor: StaffUser, case: Case, body: str) -> Message:
+    """An internal note: sealed like any message, never shown to the worker."""
+    text = body.strip()
+    if not text:
+        raise CaseworkError(_l("Write a note first."))
+    if len(text) > NOTE_LIMIT:
+        raise CaseworkError(_l("The note is too long."))
+    note = Message(
+        data_key=case.data_key,
+        case_id=case.id,
+        direction="out",
+        channel="note",
+        author_kind="staff",
+        author_staff_id=actor.id,
+        internal=True,
+        created_at=utcnow(),
+    )
+    note.body = text
+    db.session.add(note)
+    db.session.flush()
+    audit.record("case.note", case_id=case.id, actor_id=actor.id, detail={"message_id": note.id})
+    return note
+
+
+def thread(case: Case) -> list[Message]:
+    """Messages and notes of a case, oldest first."""
+    return list(
+        db.session.scalars(select(Message).where(Message.case_id == case.id).order_by(Message.id))
+    )
