@@ -84,6 +84,10 @@ class IllegalTransitionError(Exception):
         self.message = message
 
 
+# The name other modules first knew it by.
+IllegalTransition = IllegalTransitionError
+
+
 @dataclass(frozen=True)
 class Decision:
     """What applying an action means: the next state and any review flag.
