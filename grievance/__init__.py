@@ -68,6 +68,12 @@ def create_app(config: type[Config] | str | None = None, **overrides: object) ->
     app.register_blueprint(cases_views.bp)
     app.register_blueprint(notify_views.bp)
 
+    from grievance.reports import views as reports_views
+    from grievance.staff import admin_views
+
+    app.register_blueprint(reports_views.bp)
+    app.register_blueprint(admin_views.bp)
+
     from grievance.intake import webhooks
 
     webhooks.init_app(app)

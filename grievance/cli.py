@@ -97,7 +97,14 @@ def worker_command(burst: bool) -> None:
 
     if not current_app.config.get("REDIS_URL"):
         _fail("REDIS_URL is not set; the embedded default runs jobs in-process")
-    run_worker(current_app._get_current_object(), burst=burst)  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if not burst and app.config.get("RETENTION_PURGE_DAILY", True):
+        # The daily retention purge runs beside the worker; a Redis key per
+        # day lets only one of many workers do it.
+        from grievance.cases.retention import start_daily_purge
+
+        start_daily_purge(app)
+    run_worker(app, burst=burst)
 
 
 @grievance_cli.command("outbox-requeue")
@@ -121,6 +128,30 @@ def verify_audit_command() -> None:
     _fail(f"audit chain broken at event {report.first_bad_seq}: {report.reason}")
 
 
+@grievance_cli.command("purge-expired")
+@click.option("--dry-run", is_flag=True, help="Count what would be purged; change nothing.")
+@click.option("--batch-size", default=200, show_default=True)
+def purge_expired_command(dry_run: bool, batch_size: int) -> None:
+    """Purge cases closed longer ago than the retention period.
+
+    Destroys their data keys and deletes their rows; anonymous counts stay
+    for the reports. Each batch commits, so an interrupted purge resumes.
+    """
+    from grievance.cases import retention
+
+    plan = retention.plan_purge()
+    click.echo(
+        f"retention: {plan.retention_days} days; "
+        f"cases closed before {plan.cutoff:%Y-%m-%d %H:%M} UTC: {plan.count}"
+    )
+    if dry_run:
+        click.echo("dry run: nothing was purged")
+        return
+    with click.progressbar(length=plan.count, label="purging expired cases") as bar:
+        done = retention.purge_expired(batch_size=batch_size, progress=bar.update)
+    click.echo(f"purged: {done}")
+
+
 @grievance_cli.command("rotate-keys")
 @click.option("--resume", is_flag=True, help="Only re-wrap; do not add a new key.")
 @click.option("--retire", "retire", metavar="KEY_ID", help="Remove an old key once unused.")
@@ -136,9 +167,11 @@ def rotate_keys_command(resume: bool, retire: str | None, batch_size: int) -> No
     ring = crypto.current_ring()
     if retire:
         try:
-            keyrotation.retire(ring, retire)
+            checked = keyrotation.retire(ring, retire)
         except keyrotation.RotationError as exc:
             _fail(str(exc))
+            return
+        click.echo(f"verified: {checked} data keys unwrap without {retire}")
         click.echo(f"retired key {retire}")
         return
     if not resume:

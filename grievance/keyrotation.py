@@ -66,12 +66,47 @@ def rewrap_all(
             progress(len(batch))
 
 
-def retire(ring: crypto.KeyRing, kek_id: str) -> None:
+def verify_all(ring: crypto.KeyRing, batch_size: int = 2000) -> tuple[int, int]:
+    """Unwrap every data key with the loaded keys: (checked, failed).
+
+    The clear keys are dropped at once; only the count of failures is kept.
+    Reads in id order one batch at a time, so memory stays flat.
+    """
+    checked = failed = 0
+    last = ""
+    while True:
+        rows = db.session.execute(
+            select(DataKey.id, DataKey.kek_id, DataKey.wrapped)
+            .where(DataKey.id > last)
+            .order_by(DataKey.id)
+            .limit(batch_size)
+        ).all()
+        if not rows:
+            return checked, failed
+        for dek_id, kek_id, wrapped in rows:
+            key = crypto.WrappedKey(dek_id=dek_id, kek_id=kek_id, wrapped=bytes(wrapped))
+            try:
+                crypto.unwrap_data_key(ring, key)
+            except crypto.CryptoError:
+                failed += 1
+            checked += 1
+        last = rows[-1][0]
+
+
+def retire(ring: crypto.KeyRing, kek_id: str) -> int:
+    """Remove `kek_id` from the keys once nothing needs it; returns keys checked.
+
+    Two checks first: no data key is wrapped under it any more, and every
+    data key unwraps with the keys that stay (so retiring loses nothing).
+    """
     in_use = db.session.scalar(
         select(func.count()).select_from(DataKey).where(DataKey.kek_id == kek_id)
     )
     if in_use:
         raise RotationError(f"{in_use} data keys are still wrapped under {kek_id}")
+    checked, failed = verify_all(ring)
+    if failed:
+        raise RotationError(f"{failed} of {checked} data keys do not unwrap; {kek_id} is kept")
     if ring.source is None:
         raise RotationError("keys come from GRIEVANCE_KEYS: remove the key there")
     try:
@@ -79,3 +114,4 @@ def retire(ring: crypto.KeyRing, kek_id: str) -> None:
     except crypto.CryptoError as exc:
         raise RotationError(str(exc)) from None
     ring.save(ring.source)
+    return checked
