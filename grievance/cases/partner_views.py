@@ -39,7 +39,7 @@ class PartnerForm(FlaskForm):
     kind = SelectField(_l("Kind"), choices=list(partners.KIND_LABELS.items()))
     sector = StringField(_l("Sector"), validators=[Length(max=32)])
     type_code = StringField(_l("Type code"), validators=[Length(max=32)])
-    pref_code = SelectField(_l("Prefecture code"), choices=PREF_CHOICES)
+    pref_code = SelectField(_l("Prefecture code"), choices=PREF_CHOICES, default="")
     prefecture = StringField(_l("Prefecture name"), validators=[Length(max=40)])
     scope = SelectField(_l("Serves"), choices=list(partners.SCOPE_LABELS.items()))
     languages = StringField(_l("Languages (codes separated by ;)"), validators=[Length(max=200)])

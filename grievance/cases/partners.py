@@ -34,7 +34,7 @@ from grievance import crypto
 from grievance.cases import audit
 from grievance.cases.models import Category, Partner, ResidenceStatus
 from grievance.cases.referral_models import PartnerSmsContact
-from grievance.cases.routing import PartnerProfile
+from grievance.cases.routing import MULTILINGUAL, PartnerProfile
 from grievance.datakeys import DataKey
 from grievance.extensions import db
 from grievance.staff.models import StaffUser
@@ -270,7 +270,7 @@ def validate(data: PartnerData, categories: set[str], statuses: set[str]) -> lis
         problems.append(("pref_code", _l("A prefecture code is 01 to 47.")))
     if data.scope in ("local", "prefectural", "regional") and not data.pref_code:
         problems.append(("pref_code", _l("A local or regional body needs its prefecture.")))
-    if any(not LANG_RE.match(code) for code in data.languages):
+    if any(not LANG_RE.match(code) and code != MULTILINGUAL for code in data.languages):
         problems.append(("languages", _l("Language codes look like vi, pt-BR or zh-Hans.")))
     unknown = [c for c in data.categories if c not in categories]
     if unknown:
