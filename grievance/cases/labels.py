@@ -14,7 +14,7 @@ from babel.support import NullTranslations, Translations
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
-from grievance.i18n import STAFF_LANGUAGES
+from grievance.i18n import STAFF_LANGUAGES, current_language
 
 STATUS_LABELS = {
     "new": _l("New"),
@@ -117,14 +117,58 @@ EVENT_LABELS = {
     "case.closure_requested": _l("Closure requested (waiting for review)"),
     "case.closure_reviewed": _l("Closure reviewed"),
     "case.assigned": _l("Assigned"),
-    "case.replied": _l("Reply sent to the worker"),
     "case.note": _l("Internal note added"),
     "case.acknowledged": _l("First human reply: acknowledged"),
     "case.clock_added": _l("Deadline added"),
     "case.clock_done": _l("Deadline done"),
     "case.reminder": _l("Reminder sent"),
     "attachment.downloaded": _l("Attachment downloaded"),
-    "message.inbound": _l("Message from the worker"),
+    "case.resolved": _l("Resolved with an outcome"),
+    "case.reopen_requested": _l("The worker asked to reopen"),
+    "case.feedback": _l("Feedback from the worker"),
+    "case.check_in": _l("Check-in with the worker"),
+    "case.purged": _l("Case data destroyed (retention)"),
+    "consent.asked": _l("Consent asked"),
+    "consent.granted": _l("Consent given"),
+    "consent.withdrawn": _l("Consent withdrawn"),
+    "contact.started": _l("The worker allowed messages again (START)"),
+    "contact.stopped": _l("The worker stopped messages (STOP)"),
+    "referral.created": _l("Referred to a partner"),
+    "referral.answered": _l("Partner answered"),
+    "referral.withdrawn": _l("Referral withdrawn"),
+    "referral.reminded": _l("Partner reminded"),
+    "referral.viewed": _l("Partner viewed the referral"),
+    "referral.attachment_viewed": _l("Partner opened an attachment"),
+    "escalation.created": _l("Escalation raised"),
+    "escalation.status": _l("Escalation updated"),
+    "message.received": _l("Message from the worker"),
+    "message.sent": _l("Message to the worker"),
+}
+
+WINDOW_LABELS = {
+    "morning": _l("Morning (6–12)"),
+    "afternoon": _l("Afternoon (12–18)"),
+    "evening": _l("Evening (18–22)"),
+    "night": _l("Night (22–6)"),
+}
+
+PHONE_OWNER_LABELS = {
+    "own": _l("The worker's own phone"),
+    "shared": _l("A shared phone"),
+    "employer": _l("A phone from the employer"),
+}
+
+DELIVERY_LABELS = {
+    "pending": _l("queued"),
+    "sent": _l("sent"),
+    "delivered": _l("delivered"),
+    "read": _l("read"),
+    "failed": _l("failed"),
+    "undelivered": _l("not delivered"),
+    "cancelled": _l("cancelled"),
+    "held": _l("held until the worker writes"),
+    "waiting": _l("waiting for the worker's follow-up visit"),
+    "stopped": _l("not sent: the worker said STOP"),
 }
 
 
@@ -182,6 +226,81 @@ def event_label(code: str) -> str:
     return _label(EVENT_LABELS, code)
 
 
+def window_label(code: str) -> str:
+    return _label(WINDOW_LABELS, code)
+
+
+def phone_owner_label(code: str | None) -> str:
+    return _label(PHONE_OWNER_LABELS, code)
+
+
+def delivery_label(code: str | None) -> str:
+    return _label(DELIVERY_LABELS, code)
+
+
+# Prefectures by JIS code. Proper names, not phrases: shown in the staff
+# member's language without going through the catalog.
+PREFECTURES: tuple[tuple[str, str, str], ...] = (
+    ("01", "北海道", "Hokkaido"),
+    ("02", "青森県", "Aomori"),
+    ("03", "岩手県", "Iwate"),
+    ("04", "宮城県", "Miyagi"),
+    ("05", "秋田県", "Akita"),
+    ("06", "山形県", "Yamagata"),
+    ("07", "福島県", "Fukushima"),
+    ("08", "茨城県", "Ibaraki"),
+    ("09", "栃木県", "Tochigi"),
+    ("10", "群馬県", "Gunma"),
+    ("11", "埼玉県", "Saitama"),
+    ("12", "千葉県", "Chiba"),
+    ("13", "東京都", "Tokyo"),
+    ("14", "神奈川県", "Kanagawa"),
+    ("15", "新潟県", "Niigata"),
+    ("16", "富山県", "Toyama"),
+    ("17", "石川県", "Ishikawa"),
+    ("18", "福井県", "Fukui"),
+    ("19", "山梨県", "Yamanashi"),
+    ("20", "長野県", "Nagano"),
+    ("21", "岐阜県", "Gifu"),
+    ("22", "静岡県", "Shizuoka"),
+    ("23", "愛知県", "Aichi"),
+    ("24", "三重県", "Mie"),
+    ("25", "滋賀県", "Shiga"),
+    ("26", "京都府", "Kyoto"),
+    ("27", "大阪府", "Osaka"),
+    ("28", "兵庫県", "Hyogo"),
+    ("29", "奈良県", "Nara"),
+    ("30", "和歌山県", "Wakayama"),
+    ("31", "鳥取県", "Tottori"),
+    ("32", "島根県", "Shimane"),
+    ("33", "岡山県", "Okayama"),
+    ("34", "広島県", "Hiroshima"),
+    ("35", "山口県", "Yamaguchi"),
+    ("36", "徳島県", "Tokushima"),
+    ("37", "香川県", "Kagawa"),
+    ("38", "愛媛県", "Ehime"),
+    ("39", "高知県", "Kochi"),
+    ("40", "福岡県", "Fukuoka"),
+    ("41", "佐賀県", "Saga"),
+    ("42", "長崎県", "Nagasaki"),
+    ("43", "熊本県", "Kumamoto"),
+    ("44", "大分県", "Oita"),
+    ("45", "宮崎県", "Miyazaki"),
+    ("46", "鹿児島県", "Kagoshima"),
+    ("47", "沖縄県", "Okinawa"),
+)
+_PREFECTURE_NAMES = {code: (ja, en) for code, ja, en in PREFECTURES}
+
+
+def prefecture_label(code: str | None) -> str:
+    if not code:
+        return ""
+    names = _PREFECTURE_NAMES.get(code)
+    if names is None:
+        return code
+    return names[0] if current_language().code == "ja" else names[1]
+
+
 TEMPLATE_GLOBALS = {
     "status_label": status_label,
     "urgency_label": urgency_label,
@@ -195,6 +314,10 @@ TEMPLATE_GLOBALS = {
     "urgency_reason_label": urgency_reason_label,
     "signal_label": signal_label,
     "event_label": event_label,
+    "window_label": window_label,
+    "phone_owner_label": phone_owner_label,
+    "delivery_label": delivery_label,
+    "prefecture_label": prefecture_label,
 }
 
 

@@ -1,49 +1,446 @@
-"""Caseworker pages (the advisor portal is grievance.cases.advisor_views)."""
+"""Caseworker pages: the queue, the workload view, the case page and its actions.
+
+Thin views: parse, authorise, call one service, commit, redirect or render.
+Every route needs a caseworker or admin session (`require_role`); every
+case action finds the case by its reference first and 404s when there is
+none. Actions answer with a redirect back to the case page (POST, redirect,
+GET), so a reload never repeats an action, and every GET of the case page
+is an audit event.
+"""
 
 from __future__ import annotations
 
-import json
+import io
+from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, abort, render_template
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
 from flask_login import current_user
+from jinja2 import TemplateNotFound
+from sqlalchemy import select
+from werkzeug.wrappers import Response
 
-from grievance.cases import queries, services
-from grievance.cases.labels import status_label
+from grievance import i18n
+from grievance.cases import audit, casework, messaging, queries, timeline, triage
+from grievance.cases import queue as work_queue
+from grievance.cases.contact import ContactWishes
+from grievance.cases.forms import (
+    AssignForm,
+    ClockForm,
+    EmptyForm,
+    NoteForm,
+    ReplyForm,
+    TransitionForm,
+    TriageForm,
+)
+from grievance.cases.labels import PREFECTURES, TEMPLATE_GLOBALS
+from grievance.cases.models import (
+    Attachment,
+    CannedResponse,
+    Case,
+    CaseClock,
+    Category,
+    IloIndicator,
+    ResidenceStatus,
+)
+from grievance.cases.redflags import scan
 from grievance.cases.services import format_code, normalise_code
-from grievance.extensions import commit
+from grievance.cases.workflow import (
+    ACTION_LABELS,
+    Action,
+    IllegalTransitionError,
+    allowed_actions,
+)
+from grievance.datakeys import utcnow
+from grievance.extensions import commit, db
 from grievance.staff.auth import require_role
 from grievance.staff.models import Role
 from grievance.staff.views import use_staff_language
 
 bp = Blueprint("cases", __name__)
 bp.before_request(use_staff_language)
-bp.add_app_template_global(status_label, "status_label")
+for _name, _fn in TEMPLATE_GLOBALS.items():
+    bp.add_app_template_global(_fn, _name)
 bp.add_app_template_global(format_code, "format_reference")
+bp.add_app_template_global(lambda code: str(ACTION_LABELS.get(code, code)), "action_label")
 
 CASE_STAFF = (Role.ADMIN, Role.CASEWORKER)
+# Files a browser may show inline are still sent as downloads; anything
+# else is plain bytes, so a crafted file cannot run as a page of ours.
+SAFE_TYPES = ("image/jpeg", "image/png", "application/pdf")
+
+
+# -- queue and workload ----------------------------------------------------------
 
 
 @bp.get("/staff/queue")
 @require_role(*CASE_STAFF)
 def queue() -> Any:
-    return render_template("staff/queue.html", cases=queries.queue_page())
+    lookup = (request.args.get("ref") or "").strip()
+    if lookup:
+        found = work_queue.find_reference(normalise_code(lookup))
+        if found is None:
+            flash(_("No case has this reference."), "error")
+            return redirect(url_for("cases.queue"))
+        return redirect(url_for("cases.case_detail", reference=format_code(found)))
+    categories = work_queue.category_codes()
+    filters = work_queue.QueueFilters.from_args(request.args, {code for code, _n in categories})
+    after = None
+    if request.args.get("after"):
+        try:
+            after = work_queue.Cursor.decode(request.args["after"])
+        except work_queue.BadCursor:
+            abort(400)
+    now = utcnow()
+    page = work_queue.queue_page(filters, me_id=current_user.id, after=after, now=now)
+    return render_template(
+        "staff/queue.html",
+        page=page,
+        filters=filters,
+        now=now,
+        first_page=after is not None,
+        categories=categories,
+        languages=i18n.LANGUAGES,
+        prefectures=PREFECTURES,
+        channels=work_queue.CHANNELS,
+        statuses=work_queue.ALL_STATUSES,
+        staff=work_queue.assignable_staff(),
+    )
+
+
+@bp.get("/staff/workload")
+@require_role(*CASE_STAFF)
+def workload() -> Any:
+    return render_template("staff/workload.html", lines=work_queue.workload())
+
+
+# -- the case page -----------------------------------------------------------------
+
+
+def _case_or_404(reference: str) -> Case:
+    case = queries.case_by_reference(normalise_code(reference))
+    if case is None:
+        abort(404)
+    return case
+
+
+def _back(case: Case, anchor: str = "") -> Response:
+    target = url_for("cases.case_detail", reference=format_code(case.reference))
+    return redirect(target + (f"#{anchor}" if anchor else ""), 303)
+
+
+def _has_template(name: str) -> bool:
+    try:
+        current_app.jinja_env.get_template(name)
+    except TemplateNotFound:
+        return False
+    return True
+
+
+def _triage_form(case: Case) -> TriageForm:
+    categories = list(
+        db.session.scalars(
+            select(Category).where(Category.enabled.is_(True)).order_by(Category.position)
+        )
+    )
+    indicators = list(db.session.scalars(select(IloIndicator).order_by(IloIndicator.code)))
+    statuses = list(db.session.scalars(select(ResidenceStatus).order_by(ResidenceStatus.code)))
+    form = TriageForm(prefix="triage")
+    form.categories.choices = [(c.code, f"{c.code} · {c.name}") for c in categories]
+    form.indicators.choices = [(i.code, f"{i.code} · {i.name}") for i in indicators]
+    japanese = i18n.current_language().code == "ja"
+    form.residence_status.choices = [("", "—")] + [
+        (s.code, f"{s.code} · {s.name_ja if japanese else s.name_en}") for s in statuses
+    ]
+    return form
+
+
+def _fill_triage(form: TriageForm, case: Case, suggested_indicators: list[str]) -> None:
+    form.categories.data = [c.code for c in case.categories]
+    # No indicators chosen yet: start from the ones the categories suggest.
+    form.indicators.data = [i.code for i in case.indicators] or suggested_indicators
+    form.urgency.data = case.urgency
+    form.urgency_reason.data = ""
+    form.residence_status.data = case.residence_status or ""
+    for role, name in triage.parties_of(case).items():
+        getattr(form, role).data = name
+
+
+def _assign_form() -> AssignForm:
+    form = AssignForm(prefix="assign")
+    form.assignee.choices = [("", _("Nobody (back to the queue)"))] + [
+        (str(user.id), user.label) for user in work_queue.assignable_staff()
+    ]
+    return form
 
 
 @bp.get("/staff/cases/<reference>")
 @require_role(*CASE_STAFF)
 def case_detail(reference: str) -> Any:
-    case = queries.case_by_reference(normalise_code(reference))
-    if case is None:
-        abort(404)
-    services.record_view(case, current_user.id)
+    case = _case_or_404(reference)
+    actor = current_user._get_current_object()
+    casework.view_case(actor, case)
     commit()
-    contact = json.loads(case.contact) if case.contact else {}
-    intermediaries = json.loads(case.intermediaries) if case.intermediaries else {}
+
+    flags = scan(case.narrative)
+    suggested_indicators = triage.suggest_indicators(list(case.categories))
+    triage_form = _triage_form(case)
+    _fill_triage(triage_form, case, suggested_indicators)
+    assign_form = _assign_form()
+    assign_form.assignee.data = str(case.assignee_id) if case.assignee_id else ""
+    reply_form = ReplyForm(prefix="reply")
+    canned = list(
+        db.session.scalars(
+            select(CannedResponse)
+            .where(CannedResponse.language == case.language, CannedResponse.active.is_(True))
+            .order_by(CannedResponse.position, CannedResponse.id)
+        )
+    )
+    chosen = request.args.get("canned", type=int)
+    if chosen is not None:
+        picked = next((c for c in canned if c.id == chosen), None)
+        if picked is not None:
+            reply_form.body.data = picked.body
+    actions = allowed_actions(case.status, actor_role=actor.role, review_state=case.review_state)
+    resolution_panel = _has_template("staff/_case_resolution.html")
+    if resolution_panel:
+        # Resolving needs a coded outcome: the resolution panel does it.
+        actions = [a for a in actions if a != Action.RESOLVE]
     return render_template(
         "staff/case.html",
         case=case,
         reference=format_code(case.reference),
-        contact=contact,
-        intermediaries=intermediaries,
+        now=utcnow(),
+        flags=flags,
+        suggested_indicators=suggested_indicators,
+        suggested_urgency=triage.suggest_urgency(list(case.categories), flags),
+        parties=triage.parties_of(case),
+        wishes=ContactWishes.from_json(case.contact),
+        contact_state=messaging.contact_state(case),
+        language=i18n.BY_CODE.get(case.language),
+        thread=casework.thread(case),
+        staff_names=work_queue.staff_labels(
+            {m.author_staff_id for m in case.messages if m.author_staff_id}
+            | ({case.assignee_id} if case.assignee_id else set())
+        ),
+        events=timeline.timeline(case.id, include_views=request.args.get("views") == "1"),
+        views=timeline.view_count(case.id),
+        show_views=request.args.get("views") == "1",
+        actions=actions,
+        triage_form=triage_form,
+        assign_form=assign_form,
+        transition_form=TransitionForm(prefix="move"),
+        reply_form=reply_form,
+        note_form=NoteForm(prefix="note"),
+        clock_form=ClockForm(prefix="clock"),
+        button_form=EmptyForm(),
+        canned=canned,
+        resolution_panel=resolution_panel,
+        referral_panel=_has_template("staff/_case_referrals.html"),
     )
+
+
+def _form_errors(form: Any) -> None:
+    for field_errors in form.errors.values():
+        for error in field_errors:
+            flash(str(error), "error")
+
+
+def _act(case: Case, work: Callable[[], object], done: str, anchor: str = "") -> Response:
+    """Run one service, commit, and say how it went."""
+    try:
+        work()
+    except (casework.CaseworkError, triage.TriageError, IllegalTransitionError) as exc:
+        db.session.rollback()
+        flash(str(exc.message), "error")
+        return _back(case, anchor)
+    except messaging.MessagingError:
+        db.session.rollback()
+        flash(_("The message could not be written."), "error")
+        return _back(case, anchor)
+    commit()
+    flash(done, "success")
+    return _back(case, anchor)
+
+
+@bp.post("/staff/cases/<reference>/triage")
+@require_role(*CASE_STAFF)
+def triage_post(reference: str) -> Any:
+    case = _case_or_404(reference)
+    form = _triage_form(case)
+    if not form.validate_on_submit():
+        _form_errors(form)
+        return _back(case, "triage")
+    data = triage.TriageInput(
+        categories=form.categories.data or [],
+        indicators=form.indicators.data or [],
+        urgency=form.urgency.data or case.urgency,
+        urgency_reason=form.urgency_reason.data or None,
+        residence_status=form.residence_status.data or None,
+        parties={role: getattr(form, role).data or "" for role in triage.PARTY_ROLES},
+    )
+    actor = current_user._get_current_object()
+    return _act(case, lambda: triage.triage_case(actor, case, data), _("Triage saved."), "triage")
+
+
+@bp.post("/staff/cases/<reference>/transition")
+@require_role(*CASE_STAFF)
+def transition(reference: str) -> Any:
+    case = _case_or_404(reference)
+    form = TransitionForm(prefix="move")
+    if not form.validate_on_submit():
+        abort(400)
+    actor = current_user._get_current_object()
+    action = form.action.data or ""
+    reason = form.closure_reason.data or None
+
+    def work() -> object:
+        decision = casework.transition_case(actor, case, action, reason)
+        if decision.needs_review:
+            flash(_("Closure requested: an admin must review it first."), "info")
+        return decision
+
+    return _act(case, work, _("Status updated."), "status")
+
+
+@bp.post("/staff/cases/<reference>/assign")
+@require_role(*CASE_STAFF)
+def assign(reference: str) -> Any:
+    case = _case_or_404(reference)
+    actor = current_user._get_current_object()
+    if request.form.get("claim") == "1":
+        if not EmptyForm().validate_on_submit():
+            abort(400)
+        return _act(case, lambda: casework.claim_case(actor, case), _("You took the case."))
+    form = _assign_form()
+    if not form.validate_on_submit():
+        _form_errors(form)
+        return _back(case)
+    value = form.assignee.data or ""
+    assignee_id = int(value) if value.isdigit() else None
+    return _act(
+        case, lambda: casework.assign_case(actor, case, assignee_id), _("Assignment saved.")
+    )
+
+
+@bp.post("/staff/cases/<reference>/reply")
+@require_role(*CASE_STAFF)
+def reply(reference: str) -> Any:
+    case = _case_or_404(reference)
+    form = ReplyForm(prefix="reply")
+    if not form.validate_on_submit():
+        _form_errors(form)
+        return _back(case, "reply")
+    actor = current_user._get_current_object()
+    body = form.body.data or ""
+    return _act(
+        case,
+        lambda: casework.reply_to_worker(actor, case, body),
+        _("Message written to the worker."),
+        "thread",
+    )
+
+
+@bp.post("/staff/cases/<reference>/notes")
+@require_role(*CASE_STAFF)
+def note(reference: str) -> Any:
+    case = _case_or_404(reference)
+    form = NoteForm(prefix="note")
+    if not form.validate_on_submit():
+        _form_errors(form)
+        return _back(case, "thread")
+    actor = current_user._get_current_object()
+    body = form.body.data or ""
+    return _act(case, lambda: casework.add_note(actor, case, body), _("Note saved."), "thread")
+
+
+@bp.post("/staff/cases/<reference>/clocks")
+@require_role(*CASE_STAFF)
+def add_clock(reference: str) -> Any:
+    case = _case_or_404(reference)
+    form = ClockForm(prefix="clock")
+    if not form.validate_on_submit():
+        _form_errors(form)
+        return _back(case, "clocks")
+    actor = current_user._get_current_object()
+    kind, day = form.kind.data or "", form.event_day.data
+    return _act(
+        case, lambda: triage.add_clock(actor, case, kind, day), _("Deadline added."), "clocks"
+    )
+
+
+@bp.post("/staff/cases/<reference>/clocks/<int:clock_id>/done")
+@require_role(*CASE_STAFF)
+def clock_done(reference: str, clock_id: int) -> Any:
+    case = _case_or_404(reference)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    if db.session.get(CaseClock, clock_id) is None:
+        abort(404)
+    actor = current_user._get_current_object()
+    return _act(
+        case,
+        lambda: triage.complete_clock(actor, case, clock_id),
+        _("Deadline marked as done."),
+        "clocks",
+    )
+
+
+@bp.get("/staff/cases/<reference>/attachments/<int:attachment_id>")
+@require_role(*CASE_STAFF)
+def attachment(reference: str, attachment_id: int) -> Any:
+    """The decrypted file, as a download that no browser or proxy keeps."""
+    case = _case_or_404(reference)
+    item = db.session.get(Attachment, attachment_id)
+    # The attachment must belong to this case: ids are guessable.
+    if item is None or item.case_id != case.id:
+        abort(404)
+    data = item.data or b""
+    audit.record(
+        "attachment.downloaded",
+        case_id=case.id,
+        actor_id=current_user.id,
+        detail={"attachment_id": item.id},
+    )
+    commit()
+    mimetype = item.content_type if item.content_type in SAFE_TYPES else "application/octet-stream"
+    extension = {"image/jpeg": "jpg", "image/png": "png", "application/pdf": "pdf"}.get(
+        mimetype, "bin"
+    )
+    # A neutral name: the worker's file name stays on the case page only.
+    response = send_file(
+        io.BytesIO(data),
+        mimetype=mimetype,
+        as_attachment=True,
+        download_name=f"attachment-{item.id}.{extension}",
+        max_age=0,
+        etag=False,
+        last_modified=None,
+        conditional=False,
+    )
+    response.headers["Cache-Control"] = "no-store, private"
+    response.headers["Pragma"] = "no-cache"
+    return response
+
+
+# -- advisors (moving to their own blueprint) -------------------------------------
+
+
+@bp.get("/advisor/referrals")
+@require_role(Role.ADVISOR)
+def advisor_referrals() -> Any:
+    if current_user.partner_id is None:
+        abort(403)
+    referrals = queries.referrals_for_partner(current_user.partner_id)
+    return render_template("staff/referrals.html", referrals=referrals)

@@ -1,0 +1,87 @@
+"""Forms of the case page (CSRF through Flask-WTF).
+
+Choices that come from the database (categories, indicators, staff) are
+filled in by the view; WTForms then refuses any value not among them.
+"""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    HiddenField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from grievance.cases import labels
+from grievance.cases.redflags import URGENCY_ORDER
+from grievance.cases.workflow import ClosureReason
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """Several choices as checkboxes: works without JavaScript."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def _choices(table: dict) -> list[tuple[str, object]]:
+    return list(table.items())
+
+
+class TriageForm(FlaskForm):
+    categories = MultiCheckboxField(_l("Categories"), choices=[], validate_choice=True)
+    indicators = MultiCheckboxField(_l("ILO forced-labour indicators"), choices=[])
+    urgency = SelectField(
+        _l("Urgency"), choices=[(u, labels.URGENCY_LABELS[u]) for u in URGENCY_ORDER]
+    )
+    urgency_reason = SelectField(
+        _l("Reason for the urgency"),
+        choices=[("", "—"), *_choices(labels.URGENCY_REASON_LABELS)],
+        validators=[Optional()],
+    )
+    residence_status = SelectField(_l("Residence status"), choices=[], validators=[Optional()])
+    sending_agency = StringField(labels.PARTY_LABELS["sending_agency"], [Length(max=200)])
+    supervising_org = StringField(labels.PARTY_LABELS["supervising_org"], [Length(max=200)])
+    support_org = StringField(labels.PARTY_LABELS["support_org"], [Length(max=200)])
+    employer = StringField(labels.PARTY_LABELS["employer"], [Length(max=200)])
+    buyer = StringField(labels.PARTY_LABELS["buyer"], [Length(max=200)])
+
+
+class TransitionForm(FlaskForm):
+    action = HiddenField(validators=[DataRequired()])
+    closure_reason = SelectField(
+        _l("Why close it"),
+        choices=[("", "—")] + [(r.value, labels.CLOSURE_LABELS[r.value]) for r in ClosureReason],
+        validators=[Optional()],
+    )
+
+
+class AssignForm(FlaskForm):
+    # "" = unassigned; "me" = claim; otherwise a staff id (checked by the service).
+    assignee = SelectField(_l("Assign to"), choices=[], validators=[Optional()])
+
+
+class ReplyForm(FlaskForm):
+    body = TextAreaField(_l("Message to the worker"), [DataRequired(), Length(max=5000)])
+
+
+class NoteForm(FlaskForm):
+    body = TextAreaField(_l("Internal note (staff only)"), [DataRequired(), Length(max=10000)])
+
+
+class ClockForm(FlaskForm):
+    kind = SelectField(_l("Deadline"), choices=_choices(labels.CLOCK_LABELS))
+    event_day = DateField(
+        _l("Date of the event (expiry date for a residence status)"), [DataRequired()]
+    )
+
+
+class EmptyForm(FlaskForm):
+    """Just the CSRF token, for single buttons."""
