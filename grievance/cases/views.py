@@ -432,15 +432,3 @@ def attachment(reference: str, attachment_id: int) -> Any:
     response.headers["Cache-Control"] = "no-store, private"
     response.headers["Pragma"] = "no-cache"
     return response
-
-
-# -- advisors (moving to their own blueprint) -------------------------------------
-
-
-@bp.get("/advisor/referrals")
-@require_role(Role.ADVISOR)
-def advisor_referrals() -> Any:
-    if current_user.partner_id is None:
-        abort(403)
-    referrals = queries.referrals_for_partner(current_user.partner_id)
-    return render_template("staff/referrals.html", referrals=referrals)
