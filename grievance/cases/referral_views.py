@@ -2,8 +2,8 @@
 resolution and escalation.
 
 The case page includes `staff/case_referrals.html`, which asks
-`referral_panel(case)` (a template global registered here) for its data, so
-the case view itself needs no change. The actions are POST routes under
+`case_referral_panel(case)` (a template global registered here, wrapping
+`referral_panel`) for its data, so the case view itself needs no change. The actions are POST routes under
 /staff/cases/<reference>/...; each authorises the caseworker, calls one
 service, commits and returns to the case page.
 """
@@ -264,7 +264,7 @@ def _allowed_for(case: Case, partner_id: int | None) -> frozenset[str]:
     return consent.covered_fields(case, partner) if partner else frozenset()
 
 
-bp.add_app_template_global(referral_panel, "referral_panel")
+bp.add_app_template_global(referral_panel, "case_referral_panel")
 bp.add_app_template_global(LABELS, "referral_labels")
 bp.add_app_template_global(referrals.status_label, "referral_status_label")
 bp.add_app_template_global(referrals.decline_label, "referral_decline_label")
