@@ -30,7 +30,7 @@ from grievance.cases import audit, workflow
 from grievance.cases.deadlines import due_at
 from grievance.cases.messaging import send_to_worker
 from grievance.cases.models import Case, CaseStatus, ContactMethod, ReferralStatus
-from grievance.cases.referrals import finish_check_ins, move_case
+from grievance.cases.referrals import finish_check_ins, move_case, withdraw_referral
 from grievance.cases.worker_words import texts
 from grievance.datakeys import utcnow
 from grievance.extensions import db
@@ -108,7 +108,8 @@ def resolve_case(
     case.survey_sent_at = now
     for referral in case.referrals:
         if referral.status == ReferralStatus.OFFERED:
-            referral.status = ReferralStatus.WITHDRAWN
+            # Never answered: the partner is told it is no longer needed.
+            withdraw_referral(actor, referral)
     finish_check_ins(case)
     db.session.flush()
     audit.record(
