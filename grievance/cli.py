@@ -128,6 +128,34 @@ def verify_audit_command() -> None:
     _fail(f"audit chain broken at event {report.first_bad_seq}: {report.reason}")
 
 
+@grievance_cli.command("tick")
+def tick_command() -> None:
+    """Run the periodic work once: reminders, outbox sweep and other tasks.
+
+    `make run` calls it every minute; under the production config the RQ
+    worker runs the same tasks itself.
+    """
+    from grievance.notify.jobs import run_periodic
+
+    done = run_periodic()
+    click.echo(", ".join(f"{name}: {count}" for name, count in done.items()))
+
+
+@grievance_cli.command("seed-bulk")
+@click.option("--cases", "count", type=click.IntRange(1, 10_000_000), required=True)
+@click.option("--batch-size", default=5000, show_default=True)
+@click.option("--seed", type=int, default=None, help="Random seed, for a repeatable data set.")
+def seed_bulk_command(count: int, batch_size: int, seed: int | None) -> None:
+    """Add N synthetic cases (sealed narratives) for benchmarks."""
+    if not current_app.config.get("SEED_DEMO_ALLOWED"):
+        _fail("seed-bulk is refused under the production config")
+    from grievance.seed.bulk import seed_bulk
+
+    with click.progressbar(length=count, label="synthetic cases") as bar:
+        made = seed_bulk(count, batch_size=batch_size, seed=seed, progress=bar.update)
+    click.echo(f"synthetic cases added: {made}")
+
+
 @grievance_cli.command("purge-expired")
 @click.option("--dry-run", is_flag=True, help="Count what would be purged; change nothing.")
 @click.option("--batch-size", default=200, show_default=True)

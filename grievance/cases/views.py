@@ -25,6 +25,7 @@ from flask import (
     send_file,
     url_for,
 )
+from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
 from flask_login import current_user
 from jinja2 import TemplateNotFound
@@ -55,6 +56,7 @@ from grievance.cases.models import (
     ResidenceStatus,
 )
 from grievance.cases.redflags import scan
+from grievance.cases.reminders import reminder_task
 from grievance.cases.services import format_code, normalise_code
 from grievance.cases.workflow import (
     ACTION_LABELS,
@@ -76,6 +78,15 @@ bp.add_app_template_global(format_code, "format_reference")
 bp.add_app_template_global(lambda code: str(ACTION_LABELS.get(code, code)), "action_label")
 
 CASE_STAFF = (Role.ADMIN, Role.CASEWORKER)
+
+
+@bp.record_once
+def _register_periodic(state: BlueprintSetupState) -> None:
+    # Reminders run with the other periodic work: every minute from the RQ
+    # worker in production, from `flask grievance tick` in the embedded default.
+    state.app.extensions.setdefault("grievance.periodic", {})["reminders"] = reminder_task
+
+
 # Files a browser may show inline are still sent as downloads; anything
 # else is plain bytes, so a crafted file cannot run as a page of ours.
 SAFE_TYPES = ("image/jpeg", "image/png", "application/pdf")
