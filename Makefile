@@ -23,6 +23,9 @@ run: venv translations
 	$(FLASK) grievance init
 	$(FLASK) grievance seed-demo
 	@echo "Serving on http://127.0.0.1:5000 (Ctrl+C to stop)"
+	@# Reminders and the other periodic work: `grievance tick` every minute beside the server.
+	@( while sleep 60; do $(FLASK) grievance tick >/dev/null || true; done ) & ticker=$$!; \
+	trap 'kill $$ticker 2>/dev/null' EXIT; \
 	$(BIN)/gunicorn --bind 127.0.0.1:5000 --workers 2 --threads 4 --config gunicorn.conf.py wsgi:app
 
 test: venv translations
