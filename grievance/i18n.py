@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from babel.support import NullTranslations, Translations
-from flask import current_app, g, has_request_context, request, session
+from flask import current_app, g, has_app_context, has_request_context, request, session
 from flask_babel import Domain
 
 
@@ -105,7 +105,9 @@ def set_language(code: str) -> Language:
 
 
 def current_language() -> Language:
-    lang = g.get("ui_language") if has_request_context() else None
+    # `g` lives in the application context, so jobs and commands that render
+    # a worker's text in the worker's language (outside any request) can set it.
+    lang = g.get("ui_language") if has_app_context() else None
     return lang or BY_CODE[DEFAULT_WORKER_LANGUAGE]
 
 
