@@ -16,6 +16,13 @@ from typing import Any, Protocol
 
 from flask import Flask, current_app
 
+# Imported here, not on first use: RQ forks a work horse per job, and an
+# import inside the horse would be paid again for every message.
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+from twilio.rest.api import Api  # noqa: F401 - the client loads it lazily; preload it
+
 log = logging.getLogger(__name__)
 
 STATUS_CALLBACK_PATH = "/webhooks/twilio/status"
@@ -106,6 +113,16 @@ def _quiet_twilio_logger() -> logging.Logger:
     return logger
 
 
+def _preload_twilio() -> None:
+    # Import the client and its Messages resource (which it loads lazily)
+    # once, in the worker's main process: RQ forks a fresh work horse for
+    # every job, and a horse that has to import them spends more time on
+    # that than on sending the message.
+    import twilio.http.http_client
+    import twilio.rest
+    import twilio.rest.api.v2010.account.message  # noqa: F401
+
+
 class TwilioChannel:
     """SMS and WhatsApp through Twilio's REST API (a local fake in tests).
 
@@ -125,11 +142,9 @@ class TwilioChannel:
         base = (app.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
         self.status_callback = base + STATUS_CALLBACK_PATH if base else None
         self.logger = _quiet_twilio_logger()
+        _preload_twilio()
 
     def _client(self) -> Any:
-        from twilio.http.http_client import TwilioHttpClient
-        from twilio.rest import Client
-
         http = TwilioHttpClient(timeout=self.timeout, logger=self.logger)
         client = Client(self.sid, self.token, http_client=http)
         if self.api_base:
@@ -145,8 +160,6 @@ class TwilioChannel:
         *,
         content_sid: str | None = None,
     ) -> Delivery:
-        from twilio.base.exceptions import TwilioException, TwilioRestException
-
         if kind == "whatsapp":
             sender, to = f"whatsapp:{self.whatsapp_from}", f"whatsapp:{recipient}"
         else:

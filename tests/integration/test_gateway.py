@@ -1,0 +1,273 @@
+"""The gateway on the real servers: PostgreSQL, Redis and a real RQ worker process.
+
+The worker is started the way production starts it (`flask grievance worker`,
+GRIEVANCE_ENV=production) and sends through a local fake of Twilio's REST
+API. "Redis stopped" is simulated by pointing the web side at a closed port
+(the shared Redis server stays up for everyone else), then pointing it back
+and running the sweeper.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import zlib
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from redis import Redis
+from sqlalchemy import func, select
+from twilio.request_validator import RequestValidator
+
+from config import TestingConfig
+from grievance import crypto
+from grievance.cases.messaging import send_to_worker
+from grievance.cases.models import Case
+from grievance.extensions import commit, db
+from grievance.intake.models import InboundMessage
+from grievance.notify import dispatch
+from grievance.notify.jobs import requeue_stale
+from grievance.notify.models import OutboundMessage, OutboxStatus
+from tests.conftest import make_case
+from tests.fake_twilio import FakeTwilio
+from tests.integration.conftest import PG_URL, REDIS_URL
+
+ROOT = Path(__file__).resolve().parents[2]
+SID = "AC" + "2" * 32
+TOKEN = TestingConfig.TWILIO_AUTH_TOKEN
+PUBLIC = "https://grievance.example.org"
+URL = PUBLIC + "/webhooks/twilio/messages"
+KEYS = json.dumps(crypto.KeyRing.generate().to_document())
+_sids = itertools.count(1)
+
+
+@pytest.fixture
+def fake_twilio() -> Iterator[FakeTwilio]:
+    fake = FakeTwilio(SID, TOKEN).start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def app_overrides(fake_twilio: FakeTwilio) -> dict[str, Any]:
+    return {
+        "SQLALCHEMY_DATABASE_URI": PG_URL,
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
+        "GRIEVANCE_KEYS": KEYS,  # shared with the worker process
+        "REDIS_URL": REDIS_URL,
+        "JOB_RUNNER": "rq",
+        "MESSAGING_BACKEND": "twilio",
+        "TWILIO_ACCOUNT_SID": SID,
+        "TWILIO_SMS_FROM": "+815011112222",
+        "TWILIO_WHATSAPP_FROM": "+815033334444",
+        "TWILIO_API_BASE": fake_twilio.base_url,
+        "PUBLIC_BASE_URL": PUBLIC,
+    }
+
+
+def run_worker(fake: FakeTwilio, processes: int = 1) -> str:
+    """Real worker processes, as production runs them, until the queues are empty."""
+    env = {
+        **os.environ,
+        "GRIEVANCE_ENV": "production",
+        "SECRET_KEY": "integration-secret",
+        "GRIEVANCE_KEYS": KEYS,
+        "DATABASE_URL": PG_URL,
+        "REDIS_URL": REDIS_URL,
+        "MESSAGING_BACKEND": "twilio",
+        "TWILIO_ACCOUNT_SID": SID,
+        "TWILIO_AUTH_TOKEN": TOKEN,
+        "TWILIO_SMS_FROM": "+815011112222",
+        "TWILIO_WHATSAPP_FROM": "+815033334444",
+        "TWILIO_API_BASE": fake.base_url,
+        "PUBLIC_BASE_URL": PUBLIC,
+    }
+    env.pop("GRIEVANCE_KEYS_FILE", None)
+    flask = str(Path(sys.executable).with_name("flask"))
+    workers = [
+        subprocess.Popen(
+            [flask, "--app", "wsgi", "grievance", "worker", "--burst"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(processes)
+    ]
+    output = ""
+    for worker in workers:
+        out, _ = worker.communicate(timeout=600)
+        assert worker.returncode == 0, out[-2000:]
+        output += out
+    return output
+
+
+def redis_dump(conn: Redis) -> bytes:
+    """Every key and value in our Redis database, job payloads decompressed."""
+    chunks: list[bytes] = []
+    for key in conn.scan_iter("*"):
+        chunks.append(key)
+        kind = conn.type(key)
+        if kind == b"string":
+            values = [conn.get(key) or b""]
+        elif kind == b"hash":
+            values = [v for pair in conn.hgetall(key).items() for v in pair]
+        elif kind == b"list":
+            values = conn.lrange(key, 0, -1)
+        elif kind == b"set":
+            values = list(conn.smembers(key))
+        elif kind == b"zset":
+            values = [m for m, _ in conn.zrange(key, 0, -1, withscores=True)]
+        elif kind == b"stream":
+            values = [v for _, fields in conn.xrange(key) for pair in fields.items() for v in pair]
+        else:
+            values = []
+        for value in values:
+            chunks.append(value)
+            try:
+                chunks.append(zlib.decompress(value))  # RQ compresses job data
+            except zlib.error:
+                pass
+    return b"\n".join(chunks)
+
+
+class Phone:
+    def __init__(self, app: Flask, number: str, channel: str = "sms") -> None:
+        self.client = app.test_client()
+        self.number, self.channel = number, channel
+
+    def params(self, body: str) -> dict[str, str]:
+        prefix = "whatsapp:" if self.channel == "whatsapp" else ""
+        return {
+            "MessageSid": f"SM{next(_sids):032x}",
+            "AccountSid": SID,
+            "From": prefix + self.number,
+            "To": prefix + "+815011112222",
+            "Body": body,
+        }
+
+    def post(self, params: dict[str, str]) -> int:
+        signature = RequestValidator(TOKEN).compute_signature(URL, params)
+        response = self.client.post(
+            "/webhooks/twilio/messages", data=params, headers={"X-Twilio-Signature": signature}
+        )
+        return response.status_code
+
+    def send(self, body: str) -> None:
+        assert self.post(self.params(body)) == 200
+
+
+def test_conversation_replies_go_out_through_a_real_rq_worker(
+    app: Flask, redis_conn: Redis, fake_twilio: FakeTwilio, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("DEBUG")
+    phone = Phone(app, "+819061234567", "sms")
+    script = ["hello", "1", "1", "1", "CANARY story of unpaid wages", "0", "1", "Aichi"]
+    for body in script:
+        phone.send(body)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Case)) == 1
+        rows = db.session.scalars(select(OutboundMessage)).all()
+        assert rows and all(r.status == OutboxStatus.PENDING for r in rows)
+        queued = len(rows)
+
+    # Redis holds ids only: no number, no text, in keys, job hashes or payloads.
+    dump = redis_dump(redis_conn)
+    assert dump, "the jobs should be in Redis"
+    for needle in (b"61234567", b"CANARY", b"Aichi", "Tiếng".encode()):
+        assert needle not in dump
+
+    logs = run_worker(fake_twilio)
+
+    assert len(fake_twilio.messages) == queued
+    assert {m["To"] for m in fake_twilio.messages} == {"+819061234567"}
+    assert all(
+        m["StatusCallback"] == PUBLIC + "/webhooks/twilio/status" for m in fake_twilio.messages
+    )
+    with app.app_context():
+        db.session.expire_all()
+        rows = db.session.scalars(select(OutboundMessage)).all()
+        assert all(r.status == OutboxStatus.SENT for r in rows)
+        assert {r.provider_id for r in rows} == {m["_sid"] for m in fake_twilio.messages}
+    for text in [logs, caplog.text]:
+        assert "61234567" not in text and "CANARY" not in text
+    assert b"61234567" not in redis_dump(redis_conn)
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_with_redis_down_200_messages_wait_and_are_sent_once_after_the_sweeper(
+    app: Flask, redis_conn: Redis, fake_twilio: FakeTwilio
+) -> None:
+    down = f"redis://127.0.0.1:{_closed_port()}/3"
+    app.config["REDIS_URL"] = down
+    app.extensions["grievance.runner"] = dispatch.RQRunner(down, 3600)
+    with app.app_context():
+        for n in range(20):
+            case, _ = make_case(contact_method="sms")
+            case.contact = json.dumps({"phone": f"+8190{70000000 + n}"})
+            for k in range(10):
+                send_to_worker(case, f"Message {n}-{k}", None)
+            commit()  # the enqueue after commit fails: Redis is "down"
+        rows = db.session.scalars(select(OutboundMessage)).all()
+        assert len(rows) == 200
+        assert all(r.status == OutboxStatus.PENDING for r in rows)
+    assert fake_twilio.messages == []
+    assert redis_conn.dbsize() == 0
+
+    # Redis is back: the sweeper re-enqueues, and two workers racing for
+    # the rows send each message exactly once.
+    app.config["REDIS_URL"] = REDIS_URL
+    app.extensions["grievance.runner"] = dispatch.RQRunner(REDIS_URL, 3600)
+    with app.app_context():
+        assert requeue_stale(older_than=timedelta(seconds=-1)) == 200
+        # A second sweep before the worker ran (two sweepers racing) must
+        # not lead to a second send either: enqueue a few rows twice.
+        for outbox_id in db.session.scalars(select(OutboundMessage.id).limit(10)):
+            dispatch.enqueue("deliver_outbound", outbox_id)
+    run_worker(fake_twilio, processes=2)
+
+    bodies = sorted(m["Body"] for m in fake_twilio.messages)
+    assert bodies == sorted(f"Message {n}-{k}" for n in range(20) for k in range(10))
+    with app.app_context():
+        db.session.expire_all()
+        assert all(
+            r.status == OutboxStatus.SENT for r in db.session.scalars(select(OutboundMessage))
+        )
+        assert requeue_stale(older_than=timedelta(seconds=-1)) == 0
+
+
+def test_concurrent_redeliveries_store_one_message(app: Flask, redis_conn: Redis) -> None:
+    phone = Phone(app, "+819065432100", "whatsapp")
+    params = phone.params("hello")
+    statuses: list[int] = []
+    barrier = threading.Barrier(12)
+
+    def deliver() -> None:
+        client_phone = Phone(app, phone.number, phone.channel)
+        barrier.wait()
+        statuses.append(client_phone.post(params))
+
+    threads = [threading.Thread(target=deliver) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200] * 12
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(InboundMessage)) == 1
+        assert db.session.scalar(select(func.count()).select_from(OutboundMessage)) == 1
