@@ -408,3 +408,14 @@ def test_whatsapp_splits_only_past_its_limit_and_email_never() -> None:
     assert segments.split_text("a " * 700, "whatsapp") == [("a " * 700).strip()]
     assert len(segments.split_text("word " * 500, "whatsapp")) == 2
     assert segments.split_text("x" * 10000, "email") == ["x" * 10000]
+
+
+def test_a_receipt_is_erased_once_sent(app: Flask, fake_twilio: FakeTwilio) -> None:
+    with app.app_context():
+        receipt_id = _queue(body="Your secret code: ABCD-EFGH-JKLM", purpose="receipt")
+        reply_id = _queue(body="Thank you.", purpose="dialog")
+        commit()
+        receipt = db.session.get(OutboundMessage, receipt_id)
+        assert receipt.status == OutboxStatus.SENT and receipt.body_ct is None
+        assert db.session.get(OutboundMessage, reply_id).body == "Thank you."
+    assert fake_twilio.messages[0]["Body"] == "Your secret code: ABCD-EFGH-JKLM"

@@ -26,6 +26,9 @@ from grievance.notify.models import ContactRule, OutboundMessage, OutboxStatus
 
 log = logging.getLogger(__name__)
 
+# Purposes whose text is erased once the provider has it.
+ERASE_AFTER_SEND = ("receipt",)
+
 
 def _under_rq() -> bool:
     return get_current_job() is not None
@@ -129,6 +132,10 @@ def deliver_outbound(outbox_id: int) -> str:
     row.sent_at = now
     row.not_before = None
     row.error_code = None
+    if row.purpose in ERASE_AFTER_SEND and current_app.config.get("MESSAGING_BACKEND") != "console":
+        # A receipt carries the secret, which must not outlive its one trip;
+        # only the embedded default keeps it, for the phone simulator to show.
+        row.body = None
     outbox.set_status(row, OutboxStatus.SENT)
     commit()
     return row.status
