@@ -136,7 +136,8 @@ def clock_due(kind: str, event_day: date) -> datetime:
         except ValueError:  # 29 February
             day = day.replace(year=day.year + years, day=28)
     day = day + timedelta(days=days)
-    return datetime.combine(day, time(0, 0), tzinfo=JST)
+    # Stored in UTC like every time here (SQLite keeps no offset).
+    return datetime.combine(day, time(0, 0), tzinfo=JST).astimezone(UTC)
 
 
 def normalise_name(name: str) -> str:
