@@ -19,7 +19,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from grievance.intake import labels
+from grievance.intake import feedback_text, labels
 
 NARRATIVE_MAX = 10_000
 # The shape of an address only: one @, no spaces, a dot in the domain.
@@ -146,3 +146,27 @@ class ReplyForm(FlaskForm):
 
 class EmptyForm(FlaskForm):
     """Only the CSRF token: for buttons such as Leave."""
+
+
+class SurveyForm(FlaskForm):
+    """The short feedback survey once a case is resolved."""
+
+    solved = RadioField(
+        feedback_text.SURVEY_SOLVED,
+        choices=list(feedback_text.SURVEY_SOLVED_CHOICES),
+        validators=[InputRequired(message=_l("Please answer this question."))],
+    )
+    felt_safe = RadioField(
+        feedback_text.SURVEY_SAFE,
+        choices=list(feedback_text.YES_NO_CHOICES),
+        validators=[InputRequired(message=_l("Please answer this question."))],
+    )
+    recommend = RadioField(
+        feedback_text.SURVEY_RECOMMEND,
+        choices=list(feedback_text.YES_NO_CHOICES),
+        validators=[InputRequired(message=_l("Please answer this question."))],
+    )
+    comment = TextAreaField(
+        feedback_text.SURVEY_COMMENT,
+        validators=[Optional(), Length(max=2000, message=_l("Please write less."))],
+    )

@@ -15,10 +15,18 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from grievance import crypto, i18n, ratelimit
+from grievance.cases import consent, resolution
 from grievance.cases.models import CaseEvent, Message
 from grievance.extensions import commit, db
-from grievance.intake import follow_up, labels, web
-from grievance.intake.forms import EmptyForm, ReceiptForm, ReplyForm, ReportForm, SafetyForm
+from grievance.intake import feedback_text, follow_up, labels, web
+from grievance.intake.forms import (
+    EmptyForm,
+    ReceiptForm,
+    ReplyForm,
+    ReportForm,
+    SafetyForm,
+    SurveyForm,
+)
 from grievance.intake.uploads import UploadError, clean_uploads
 
 bp = Blueprint("intake", __name__)
@@ -214,17 +222,36 @@ def _next_step(case: Any) -> str:
 
 
 def _render_case(
-    case: Any, reply_form: ReplyForm, status: int = 200, upload_error: str | None = None
+    case: Any,
+    reply_form: ReplyForm,
+    status: int = 200,
+    upload_error: str | None = None,
+    survey_form: Any = None,
 ) -> Any:
     messages = db.session.scalars(
         select(Message)
         .where(Message.case_id == case.id, Message.internal.is_(False))
         .order_by(Message.id)
     ).all()
+    consents = consent.worker_consents(case)
+    question = consent.worker_question(case)
     return (
         render_template(
             "worker/follow_up.html",
             case=case,
+            texts=feedback_text,
+            outcome=resolution.worker_outcome(case),
+            consents=[
+                (c, feedback_text.consent_words(case.language, c.scope, c.partner_name))
+                for c in consents
+            ],
+            question=question,
+            question_words=(
+                feedback_text.consent_words(case.language, question.scope, question.partner_name)
+                if question
+                else None
+            ),
+            survey_form=survey_form or SurveyForm(formdata=None),
             reference=web.case_services.format_code(case.reference),
             status_words=labels.STATUS_WORDS.get(case.status, ""),
             next_step=_next_step(case),
@@ -270,6 +297,91 @@ def follow_up_reply() -> Any:
     except UploadError as exc:
         return _render_case(case, form, 400, upload_error=str(exc))
     web.add_worker_message(case, web.to_unicode(form.body.data or "", case.language), files)
+    commit()
+    return redirect(url_for("intake.follow_up_page"), 303)
+
+
+def _follow_up_action() -> Any:
+    """The case of this follow-up session, after the CSRF check; else a redirect."""
+    case = follow_up.current_case()
+    if case is None:
+        return None, redirect(url_for("intake.follow_up_page"), 303)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    return case, None
+
+
+def _form_int(name: str) -> int:
+    try:
+        return int(request.form.get(name, ""))
+    except ValueError:
+        abort(400)
+
+
+@bp.post("/<lang>/follow-up/consent/agree")
+def follow_up_consent_agree() -> Any:
+    case, early = _follow_up_action()
+    if early is not None:
+        return early
+    try:
+        consent.grant_by_worker(case, _form_int("request_id"))
+    except consent.ConsentError:
+        abort(404)
+    commit()
+    return redirect(url_for("intake.follow_up_page"), 303)
+
+
+@bp.post("/<lang>/follow-up/consent/withdraw")
+def follow_up_consent_withdraw() -> Any:
+    case, early = _follow_up_action()
+    if early is not None:
+        return early
+    consent_id = _form_int("consent_id")
+    # Only a consent of this worker's own case, whatever id was sent.
+    if consent_id not in {c.id for c in consent.worker_consents(case)}:
+        abort(404)
+    try:
+        consent.withdraw_by_worker(case, consent_id)
+    except consent.ConsentError:
+        abort(404)
+    commit()
+    return redirect(url_for("intake.follow_up_page"), 303)
+
+
+@bp.post("/<lang>/follow-up/feedback")
+def follow_up_feedback() -> Any:
+    case = follow_up.current_case()
+    if case is None:
+        return redirect(url_for("intake.follow_up_page"), 303)
+    form = SurveyForm()
+    if not form.validate_on_submit():
+        return _render_case(case, ReplyForm(formdata=None), 400, survey_form=form)
+    try:
+        resolution.record_feedback(
+            case,
+            resolution.SurveyAnswers(
+                solved=form.solved.data,
+                felt_safe=form.felt_safe.data == "yes",
+                recommend=form.recommend.data == "yes",
+                comment=web.to_unicode(form.comment.data or "", case.language),
+            ),
+            via="web",
+        )
+    except resolution.ResolutionError:
+        abort(409)
+    commit()
+    return redirect(url_for("intake.follow_up_page"), 303)
+
+
+@bp.post("/<lang>/follow-up/reopen")
+def follow_up_reopen() -> Any:
+    case, early = _follow_up_action()
+    if early is not None:
+        return early
+    try:
+        resolution.request_reopen(case, via="web")
+    except resolution.ResolutionError:
+        abort(409)
     commit()
     return redirect(url_for("intake.follow_up_page"), 303)
 
