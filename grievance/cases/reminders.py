@@ -83,6 +83,7 @@ def _aware(value: datetime) -> datetime:
 
 def due_items(now: datetime, limit: int = BATCH) -> list[DueItem]:
     """What needs a reminder now, most urgent first. Reads only."""
+    now = _aware(now)
     items: list[DueItem] = []
     since = now - LOOK_BACK
     for urgency in URGENCY_ORDER:
@@ -161,7 +162,7 @@ def send_reminders(now: datetime | None = None, limit: int = BATCH) -> int:
     """
     from grievance.cases import audit
 
-    now = now or utcnow()
+    now = _aware(now or utcnow())
     items = due_items(now, limit)
     if not items:
         return 0
