@@ -199,9 +199,9 @@ def build_world(app: Flask, client_factory: Callable[[], FlaskClient]) -> World:
     open_follow_up(clients["worker_b"], ref_b, secret_b, lang="en")
     with app.app_context():
         caseworker, cw_secret = make_staff("caseworker", "cw@example.org")
-        admin, admin_secret = make_staff("admin", "admin@example.org")
-        adv_x, x_secret = make_staff("advisor", "x@example.org", partner_code="U-DEMO-KANTO")
-        adv_y, y_secret = make_staff("advisor", "y@example.org", partner_code="L-DEMO-AOZORA")
+        _admin, admin_secret = make_staff("admin", "admin@example.org")
+        _adv_x, x_secret = make_staff("advisor", "x@example.org", partner_code="U-DEMO-KANTO")
+        _adv_y, y_secret = make_staff("advisor", "y@example.org", partner_code="L-DEMO-AOZORA")
         gone, gone_secret = make_staff("caseworker", "gone@example.org")
         victim, _ = make_staff("caseworker", "victim@example.org")
         case_a = db.session.scalar(select(Case).where(Case.reference == ref_a.replace("-", "")))
