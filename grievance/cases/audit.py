@@ -4,11 +4,14 @@ Each event's hash covers the previous hash and the event's own fields, so
 editing, deleting or reordering any event breaks every hash after it;
 `verify_chain` (the `verify-audit` command) finds the first break. Details
 hold ids and codes only, never personal data or message text.
+
+The hash is keyed (HMAC-SHA256 under a key from the key ring, which never
+lives in the database): someone who can write to the database but does not
+hold the keys cannot recompute the chain after an edit to hide it.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from grievance import crypto
 from grievance.cases.models import AuditHead, CaseEvent
 from grievance.datakeys import utcnow
 from grievance.extensions import db
@@ -41,7 +45,7 @@ def _canonical(event: CaseEvent) -> bytes:
 
 
 def event_hash(event: CaseEvent) -> str:
-    return hashlib.sha256(_canonical(event)).hexdigest()
+    return crypto.keyed_digest(crypto.current_ring(), "audit-chain", _canonical(event).decode())
 
 
 def record(
@@ -112,6 +116,8 @@ def verify_chain() -> ChainReport:
         prev = event.hash
         expected_seq += 1
     head = db.session.get(AuditHead, 1)
-    if head is not None and count and head.last_hash != prev:
+    # The head remembers how many events were written and the last hash:
+    # removing the newest events (or all of them) shows here.
+    if head is not None and (head.seq != count or (count and head.last_hash != prev)):
         return ChainReport(count, False, expected_seq, "events after the last one were removed")
     return ChainReport(count, True)
