@@ -1,0 +1,90 @@
+"""`flask grievance seed-bulk`: a realistic, sealed synthetic data set."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from flask import Flask
+from flask.testing import FlaskCliRunner
+from sqlalchemy import func, select, text
+
+from config import TestingConfig
+from grievance import create_app, crypto
+from grievance.cases import audit
+from grievance.cases.models import Case, case_categories
+from grievance.cases.workspace_models import OPEN_STATUSES
+from grievance.extensions import db
+from grievance.seed import bulk
+from tests.conftest import make_case
+
+
+def test_seed_bulk_makes_a_realistic_sealed_mix(app: Flask, runner: FlaskCliRunner) -> None:
+    with app.app_context():
+        before, _ = make_case(narrative="a real case made before")
+        before_id = before.id
+    result = runner.invoke(args=["grievance", "seed-bulk", "--cases", "3000", "--seed", "7"])
+    assert result.exit_code == 0, result.output
+    assert "synthetic cases added: 3000" in result.output
+    with app.app_context():
+        cases = db.session.execute(
+            select(Case.id, Case.reference, Case.language, Case.urgency, Case.status, Case.channel)
+        ).all()
+        assert len(cases) == 3001
+        languages = Counter(c.language for c in cases)
+        urgencies = Counter(c.urgency for c in cases)
+        statuses = Counter(c.status for c in cases)
+        assert len(languages) >= 16 and languages.most_common(1)[0][0] == "vi"
+        assert set(urgencies) == {"P0", "P1", "P2", "P3"}
+        assert 0 < urgencies["P0"] < urgencies["P1"] < urgencies["P2"]
+        open_share = sum(statuses[s] for s in OPEN_STATUSES) / len(cases)
+        assert 0.05 < open_share < 0.5, statuses
+        assert statuses["closed"] > len(cases) / 3
+        assert {c.channel for c in cases} == {"web", "sms", "whatsapp"}
+        references = [c.reference for c in cases]
+        assert len(set(references)) == len(references)
+        alphabet = re.compile(f"^[{crypto.RECEIPT_ALPHABET}]{{8}}$")
+        assert all(alphabet.match(r) for r in references)
+        with_categories = db.session.scalar(
+            select(func.count(func.distinct(case_categories.c.case_id)))
+        )
+        assert with_categories >= 3000
+        # Narratives decrypt like any case's, and the database holds only ciphertext.
+        sample = db.session.scalars(select(Case).where(Case.id > before_id).limit(20)).all()
+        for case in sample:
+            story = case.narrative
+            assert story
+            raw = db.session.execute(
+                text("SELECT narrative_ct FROM cases WHERE id = :i"), {"i": case.id}
+            ).scalar_one()
+            assert story.encode() not in bytes(raw)
+            assert case.data_key_id != before.data_key_id
+        # The real case is untouched; new cases still get fresh ids afterwards.
+        assert db.session.get(Case, before_id).narrative == "a real case made before"
+        after, _ = make_case()
+        assert after.id > max(c.id for c in cases)
+        assert audit.verify_chain().ok
+
+
+def test_same_seed_same_data_set(app: Flask) -> None:
+    with app.app_context():
+        bulk.seed_bulk(200, seed=3, batch_size=64)
+        first = db.session.execute(
+            select(Case.language, Case.urgency, Case.status).order_by(Case.id)
+        ).all()
+        db.session.execute(text("DELETE FROM case_categories"))
+        db.session.execute(text("DELETE FROM case_indicators"))
+        db.session.execute(text("DELETE FROM cases"))
+        db.session.commit()
+        bulk.seed_bulk(200, seed=3, batch_size=64, now=None)
+        second = db.session.execute(
+            select(Case.language, Case.urgency, Case.status).order_by(Case.id)
+        ).all()
+        assert first == second
+
+
+def test_seed_bulk_is_refused_under_production_settings() -> None:
+    app = create_app(TestingConfig, SEED_DEMO_ALLOWED=False)
+    result = app.test_cli_runner().invoke(args=["grievance", "seed-bulk", "--cases", "5"])
+    assert result.exit_code == 1
+    assert "refused" in result.output
