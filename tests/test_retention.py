@@ -183,89 +183,87 @@ def file_app(tmp_path: Path) -> Iterator[Flask]:
         db.engine.dispose()
 
 
+def purge_and_check_nothing_is_left() -> tuple[set[bytes], int]:
+    """Purge three expired cases among kept ones and check, in the database,
+    that nothing of theirs is left and every count is unchanged.
+
+    Returns the sealed values of the purged cases (for a raw-file check) and
+    the id of a kept case. Shared with the PostgreSQL suite."""
+    staff, _ = make_staff("caseworker", "cw@example.org")
+    old = [full_case(closed_days_ago=800, language=lang) for lang in ("vi", "ne", "vi")]
+    recent = full_case(closed_days_ago=10, language="id")
+    open_case = full_case(closed_days_ago=None, language="my")
+    # An outbox row about an old case, sealed under a staff member's key
+    # (a page to the on-call list): the row goes, the staff key stays.
+    page = OutboundMessage(
+        data_key=staff.data_key, channel="sms", purpose="page", case_id=old[0].id
+    )
+    page.recipient = "+819000000000"
+    page.body = "New P0 case"
+    db.session.add(page)
+    commit()
+    purged_keys: set[str] = set()
+    purged_values: set[bytes] = set()
+    for case in old:
+        key_id, values = case_secrets(case.id)
+        purged_keys.add(key_id)
+        purged_values |= values
+    assert len(purged_values) > 3 * 10
+    kept_ids = (recent.id, open_case.id)
+    old_ids = [c.id for c in old]
+    staff_id = staff.id
+    before = report_numbers()
+
+    assert retention.plan_purge().count == 3
+    assert retention.purge_expired(batch_size=2) == 3
+
+    # Rows: none of the purged cases or anything hanging off them.
+    assert db.session.scalar(select(func.count()).where(Case.id.in_(old_ids))) == 0
+    for model in (Message, Attachment, Consent, Referral, CaseClock, CaseParty, Escalation):
+        remaining = db.session.scalar(
+            select(func.count()).select_from(model).where(model.case_id.in_(old_ids))  # type: ignore[attr-defined]
+        )
+        assert remaining == 0, model.__tablename__
+    assert db.session.scalar(select(func.count()).select_from(ReferralUpdate)) == 2
+    assert db.session.scalar(select(func.count()).select_from(InboundMessage)) == 2
+    assert db.session.scalar(select(func.count()).where(OutboundMessage.case_id.in_(old_ids))) == 0
+    indexes = [f"idx-{i}" for i in old_ids]
+    assert (
+        db.session.scalar(select(func.count()).where(Conversation.sender_index.in_(indexes))) == 0
+    )
+    # Keys: the purged cases' data keys are gone, every other key stays.
+    assert db.session.scalar(select(func.count()).where(DataKey.id.in_(purged_keys))) == 0
+    # Ciphertext: not one sealed value of a purged case in any table.
+    assert not (purged_values & all_binary_values())
+    # Everything else still reads.
+    db.session.expunge_all()
+    for case_id in kept_ids:
+        kept = db.session.get(Case, case_id)
+        assert kept is not None and kept.narrative.startswith("Story")
+    staff_again = db.session.get(StaffUser, staff_id)
+    assert staff_again is not None and len(staff_again.totp_secret) >= 16
+    # The counts the reports show are exactly the same.
+    assert report_numbers() == before
+    assert db.session.scalar(select(func.count()).select_from(AggregateCount)) > 0
+    # The audit trail: one event per purged case, ids only, chain intact.
+    events = db.session.scalars(select(CaseEvent).where(CaseEvent.kind == "case.purged")).all()
+    assert sorted(e.case_id for e in events) == sorted(old_ids)  # type: ignore[type-var]
+    assert all(set(e.detail) == {"retention_days"} for e in events)
+    assert audit.verify_chain().ok
+    return purged_values, kept_ids[0]
+
+
 def test_purge_leaves_no_ciphertext_and_no_wrapped_key(file_app: Flask, tmp_path: Path) -> None:
-    app = file_app
-    with app.app_context():
-        staff, _ = make_staff("caseworker", "cw@example.org")
-        old = [full_case(closed_days_ago=800, language=lang) for lang in ("vi", "ne", "vi")]
-        recent = full_case(closed_days_ago=10, language="id")
-        open_case = full_case(closed_days_ago=None, language="my")
-        # An outbox row about an old case, sealed under a staff member's key
-        # (a page to the on-call list): the row goes, the staff key stays.
-        page = OutboundMessage(
-            data_key=staff.data_key, channel="sms", purpose="page", case_id=old[0].id
-        )
-        page.recipient = "+819000000000"
-        page.body = "New P0 case"
-        db.session.add(page)
-        commit()
-        purged_keys: set[str] = set()
-        purged_values: set[bytes] = set()
-        for case in old:
-            key_id, values = case_secrets(case.id)
-            purged_keys.add(key_id)
-            purged_values |= values
-        assert len(purged_values) > 3 * 10
-        kept_ids = (recent.id, open_case.id)
-        old_ids = [c.id for c in old]
-        staff_id = staff.id
-        before = report_numbers()
-
-        assert retention.plan_purge().count == 3
-        assert retention.purge_expired(batch_size=2) == 3
-
-        # Rows: none of the purged cases or anything hanging off them.
-        assert db.session.scalar(select(func.count()).where(Case.id.in_(old_ids))) == 0
-        for model in (Message, Attachment, Consent, Referral, CaseClock, CaseParty, Escalation):
-            remaining = db.session.scalar(
-                select(func.count()).select_from(model).where(model.case_id.in_(old_ids))  # type: ignore[attr-defined]
-            )
-            assert remaining == 0, model.__tablename__
-        assert db.session.scalar(select(func.count()).select_from(ReferralUpdate)) == 2
-        assert db.session.scalar(select(func.count()).select_from(InboundMessage)) == 2
-        assert (
-            db.session.scalar(select(func.count()).where(OutboundMessage.case_id.in_(old_ids))) == 0
-        )
-        assert (
-            db.session.scalar(
-                select(func.count()).where(
-                    Conversation.sender_index.in_([f"idx-{i}" for i in old_ids])
-                )
-            )
-            == 0
-        )
-        # Keys: the purged cases' data keys are gone, every other key stays.
-        assert db.session.scalar(select(func.count()).where(DataKey.id.in_(purged_keys))) == 0
-        # Ciphertext: not one sealed value of a purged case in any table.
-        assert not (purged_values & all_binary_values())
-        # Everything else still reads.
-        db.session.expunge_all()
-        for case_id in kept_ids:
-            kept = db.session.get(Case, case_id)
-            assert kept is not None and kept.narrative.startswith("Story")
-        staff_again = db.session.get(StaffUser, staff_id)
-        assert staff_again is not None and len(staff_again.totp_secret) >= 16
-        # The counts the reports show are exactly the same.
-        assert report_numbers() == before
-        assert db.session.scalar(select(func.count()).select_from(AggregateCount)) > 0
-        # The audit trail: one event per purged case, ids only, chain intact.
-        events = db.session.scalars(select(CaseEvent).where(CaseEvent.kind == "case.purged")).all()
-        assert sorted(e.case_id for e in events) == sorted(old_ids)  # type: ignore[type-var]
-        assert all(set(e.detail) == {"retention_days"} for e in events)
-        assert audit.verify_chain().ok
+    with file_app.app_context():
+        purged_values, kept_id = purge_and_check_nothing_is_left()
+        kept_values = case_secrets(kept_id)[1]
         db.engine.dispose()
-
     # And the file itself: no copy left in free pages or the write-ahead log.
-    db_file = tmp_path / "g.sqlite3"
-    with sqlite3.connect(db_file) as conn:
+    with sqlite3.connect(tmp_path / "g.sqlite3") as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     raw = b"".join(p.read_bytes() for p in tmp_path.glob("g.sqlite3*"))
-    leaked = [value for value in purged_values if value in raw]
-    assert not leaked
+    assert not [value for value in purged_values if value in raw]
     # The kept cases' ciphertext is still in the file (the check can see it).
-    with app.app_context():
-        kept_values = case_secrets(kept_ids[0])[1]
-        db.engine.dispose()
     assert any(value in raw for value in kept_values)
 
 

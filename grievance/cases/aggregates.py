@@ -65,10 +65,15 @@ def month_of(column: Any) -> ColumnElement[str]:
 
 
 def hours_between(later: Any, earlier: Any) -> ColumnElement[float]:
-    """Hours from `earlier` to `later` (NULL when either is NULL)."""
+    """Hours from `earlier` to `later`, to the second (NULL when either is NULL).
+
+    Whole seconds first, so that both databases agree exactly: SQLite's
+    julianday arithmetic would otherwise make one hour 0.9999999 hours and
+    put it in the bucket below.
+    """
     if dialect_name() == "postgresql":
-        return extract("epoch", later - earlier) / 3600.0
-    return (func.julianday(later) - func.julianday(earlier)) * 24.0
+        return func.round(extract("epoch", later - earlier)) / 3600.0
+    return func.round((func.julianday(later) - func.julianday(earlier)) * 86400.0) / 3600.0
 
 
 def duration_bucket(later: Any, earlier: Any) -> ColumnElement[str | None]:

@@ -39,6 +39,8 @@ from typing import Any
 
 from flask import Flask
 from sqlalchemy import ColumnElement, Table, delete, func, or_, select, text
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from grievance.cases import audit, settings
 from grievance.cases.aggregates import DIMENSIONS, count_statement, dialect_name
@@ -112,31 +114,18 @@ def fold_into_aggregates(ids: Sequence[int], now: datetime | None = None) -> int
             additions[(period, dimension.name, str(value)[:VALUE_CHARS])] += int(n)
     if not additions:
         return 0
-    by_dimension: dict[str, set[tuple[str, str]]] = defaultdict(set)
-    for period, dimension_name, value in additions:
-        by_dimension[dimension_name].add((period, value))
-    existing: dict[tuple[str, str, str], AggregateCount] = {}
-    for dimension_name, keys in by_dimension.items():
-        periods = {p for p, _ in keys}
-        values = {v for _, v in keys}
-        rows = db.session.scalars(
-            select(AggregateCount).where(
-                AggregateCount.dimension == dimension_name,
-                AggregateCount.period.in_(periods),
-                AggregateCount.value.in_(values),
+    # One atomic upsert per count: two purges running at once (or a purge
+    # racing the daily one) add to the same row instead of colliding.
+    insert = postgresql_insert if dialect_name() == "postgresql" else sqlite_insert
+    table = AggregateCount.__table__
+    for (period, dimension_name, value), n in sorted(additions.items()):
+        stmt = insert(table).values(period=period, dimension=dimension_name, value=value, count=n)
+        db.session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[table.c.period, table.c.dimension, table.c.value],
+                set_={"count": table.c.count + stmt.excluded.count},
             )
         )
-        for row in rows:
-            existing[(row.period, row.dimension, row.value)] = row
-    for key, n in additions.items():
-        row = existing.get(key)
-        if row is None:
-            period, dimension_name, value = key
-            db.session.add(
-                AggregateCount(period=period, dimension=dimension_name, value=value, count=n)
-            )
-        else:
-            row.count += n
     db.session.flush()
     return len(additions)
 
