@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from sqlalchemy import Select, case, func, select, text, tuple_
+from sqlalchemy import Select, case, exists, func, select, text, tuple_
 
 from grievance.cases.models import Case, CaseStatus, Category, Channel, case_categories
 from grievance.cases.redflags import URGENCY_ORDER
@@ -185,11 +185,13 @@ def _filtered(filters: QueueFilters, me_id: int | None, now: datetime) -> Select
     if filters.channel:
         query = query.where(Case.channel == filters.channel)
     if filters.category:
+        # Correlated EXISTS: one primary-key probe per case read in queue
+        # order, instead of collecting every case ever filed under the
+        # category first.
         query = query.where(
-            Case.id.in_(
-                select(case_categories.c.case_id).where(
-                    case_categories.c.category_code == filters.category
-                )
+            exists().where(
+                case_categories.c.case_id == Case.id,
+                case_categories.c.category_code == filters.category,
             )
         )
     if filters.assignee == "me":
