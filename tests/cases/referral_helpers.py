@@ -105,6 +105,8 @@ def grant(world: World, scope: str, partner: int | None = None) -> None:
 
 
 def login(app: Flask, email: str, secret: str) -> FlaskClient:
+    """A logged-in client whose staff pages are in English (tests read the words)."""
     client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     AuthActions(client, app).login(email, secret)
     return client

@@ -22,6 +22,7 @@ HEADER = SEED_TEXT.splitlines()[0]
 
 def admin_client(app: Flask) -> FlaskClient:
     client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"  # the tests read English words
     with app.app_context():
         _user, secret = make_staff("admin", "admin@example.org")
     AuthActions(client, app).login("admin@example.org", secret)

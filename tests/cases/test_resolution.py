@@ -9,6 +9,7 @@ from sqlalchemy import select, text
 from grievance.cases import referrals, resolution
 from grievance.cases.models import CaseEvent, Message
 from grievance.extensions import commit, db
+from grievance.intake import feedback_text
 from grievance.notify.models import OutboundMessage
 from tests.cases.referral_helpers import World, build, case_of, caseworker
 
@@ -69,9 +70,9 @@ def test_resolving_records_tells_the_worker_and_asks_for_feedback(app: Flask) ->
         # The worker texts by SMS: the outcome, the amount and the numbered survey.
         message = last_message_to_worker(world)
         body = message.body or ""
-        assert "Money owed to you was paid." in body
-        assert "180,000" in body or "180.000" in body or "180 000" in body
-        assert "1 = yes, 2 = partly, 3 = no" in body
+        assert feedback_text.outcome_words("vi", "wages_recovered", 180000) in body
+        assert "180" in body
+        assert feedback_text.survey_message("vi") in body
         assert "CANARY-summary" not in body
         rows = db.session.scalars(
             select(OutboundMessage).where(OutboundMessage.message_id == message.id)
@@ -80,13 +81,23 @@ def test_resolving_records_tells_the_worker_and_asks_for_feedback(app: Flask) ->
 
 
 def test_a_web_worker_is_told_to_answer_on_the_follow_up_page(app: Flask) -> None:
-    world = build(app, contact_method="web", contact=None)
+    world = build(app, contact_method="web", contact=None, language="en")
     with app.app_context():
         resolve(world, "documents_returned")
         body = last_message_to_worker(world).body or ""
         assert "Your documents were given back." in body
         assert "follow-up page" in body
         assert db.session.query(OutboundMessage).filter_by(case_id=world.case_id).count() == 0
+
+
+def test_english_texts_read_as_written(app: Flask) -> None:
+    world = build(app, language="en")
+    with app.app_context():
+        resolve(world)
+        body = last_message_to_worker(world).body or ""
+        assert body.startswith("Your case is finished. Money owed to you was paid.")
+        assert "¥180,000" in body
+        assert "1) Was your problem solved? 1 = yes, 2 = partly, 3 = no" in body
 
 
 def test_the_worker_sees_the_outcome_and_answers_the_survey(app: Flask) -> None:
@@ -97,7 +108,7 @@ def test_the_worker_sees_the_outcome_and_answers_the_survey(app: Flask) -> None:
         seen = resolution.worker_outcome(case_of(world))
         assert seen is not None
         assert seen.survey_open and not seen.feedback_given and seen.can_reopen
-        assert seen.words.startswith("Money owed to you was paid.")
+        assert seen.words == feedback_text.outcome_words("vi", "wages_recovered", 180000)
         resolution.record_feedback(
             case_of(world),
             resolution.SurveyAnswers(
