@@ -3,9 +3,10 @@ resolution and escalation.
 
 The case page includes `staff/case_referrals.html`, which asks
 `case_referral_panel(case)` (a template global registered here, wrapping
-`referral_panel`) for its data, so the case view itself needs no change. The actions are POST routes under
-/staff/cases/<reference>/...; each authorises the caseworker, calls one
-service, commits and returns to the case page.
+`referral_panel`) for its data, so the case view itself needs no change.
+The actions are POST routes under /staff/cases/<reference>/...; each
+authorises the caseworker, calls one service, commits and returns to the
+case page.
 """
 
 from __future__ import annotations
