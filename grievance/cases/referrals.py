@@ -40,7 +40,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy import case as sql_case
 
 from grievance import i18n
-from grievance.cases import audit, consent, routing, workflow
+from grievance.cases import audit, casework, consent, routing, workflow
 from grievance.cases.deadlines import JST, add_working_days
 from grievance.cases.messaging import send_to_worker
 from grievance.cases.models import (
@@ -179,10 +179,14 @@ def record_check_in(actor: StaffUser, case: Case, *, send_message: bool) -> Case
     """
     now = utcnow()
     clock = _open_check_in(case)
+    met = _aware(clock.due_at) if clock is not None else None
     if clock is not None:
         clock.done_at = now
     if send_message:
         send_to_worker(case, texts().check_in_message(case.language), actor, purpose="check_in")
+    else:
+        # Checked on another way (a call, a visit): still an update to the worker.
+        case.last_update_to_worker_at = now
     audit.record(
         "case.check_in",
         case_id=case.id,
@@ -192,30 +196,44 @@ def record_check_in(actor: StaffUser, case: Case, *, send_message: bool) -> Case
     if case.status not in workflow.OPEN_STATES:
         db.session.flush()
         return None
-    return _schedule_check_in(case, now + NEXT_CHECK_IN)
+    following = _schedule_check_in(case, now + NEXT_CHECK_IN)
+    _release_due(case, met)
+    _pull_due(case, _aware(following.due_at))
+    return following
 
 
 # -- the case's state -------------------------------------------------------------
 
 
-def move_case(case: Case, action: str, actor: StaffUser | None, **kwargs: Any) -> bool:
+def move_case(
+    case: Case, action: str, actor: StaffUser | None, *, closure_reason: str | None = None
+) -> bool:
     """Apply a workflow action if the case is in a state that allows it.
 
-    Returns False (and changes nothing) when the action does not apply:
+    Staff actions go through the workspace's `casework.transition_case` (its
+    timestamps, review rule and audit event); actions with no staff member
+    behind them (the worker's feedback or reopening, an advisor's decline)
+    apply the same workflow decision here. Returns False, changing nothing,
+    when the action does not apply or waits for an admin's review:
     referring a case that is already referred is not an error.
     """
+    before = case.status
     try:
+        if actor is not None and actor.role in (Role.CASEWORKER, Role.ADMIN):
+            decision = casework.transition_case(actor, case, action, closure_reason)
+            return not decision.needs_review and case.status != before
         decision = workflow.decide(
             case.status,
             action,
             urgency=case.urgency,
-            actor_role=actor.role if actor else Role.CASEWORKER,
+            actor_role=Role.CASEWORKER,
             review_state=case.review_state,
-            **kwargs,
+            closure_reason=closure_reason,
         )
-    except workflow.IllegalTransition:
+    except workflow.IllegalTransitionError:
         return False
-    before = case.status
+    if decision.needs_review:
+        return False
     case.status = decision.status
     if not decision.keep_review:
         case.review_state = decision.review_state
@@ -225,10 +243,47 @@ def move_case(case: Case, action: str, actor: StaffUser | None, **kwargs: Any) -
     audit.record(
         "case.transition",
         case_id=case.id,
-        actor_id=actor.id if actor else None,
         detail={"action": action, "from": before, "to": case.status},
     )
     return True
+
+
+# -- the queue's due time -----------------------------------------------------------
+#
+# The queue orders and marks cases by `Case.due_at`: the next thing due.
+# After the first contact that is the next update to the worker (14 days
+# after the last one, see casework). Referral clocks that fall earlier (the
+# partner's answer, the check-in 7 days after referral) pull it forward, so
+# they show, and turn overdue, in the queue; once met, the due time goes
+# back to the next one.
+
+
+def _referral_deadlines(case: Case) -> list[datetime]:
+    found = [
+        _aware(r.respond_by)
+        for r in case.referrals
+        if r.status == ReferralStatus.OFFERED and r.respond_by is not None
+    ]
+    clock = _open_check_in(case)
+    if clock is not None:
+        found.append(_aware(clock.due_at))
+    return found
+
+
+def _pull_due(case: Case, when: datetime) -> None:
+    if case.due_at is None or _aware(case.due_at) > when:
+        case.due_at = when
+
+
+def _release_due(case: Case, met: datetime | None) -> None:
+    """A referral deadline was met: if it was the case's due time, move on."""
+    if met is None or case.due_at is None or case.status not in workflow.OPEN_STATES:
+        return
+    if abs(_aware(case.due_at) - _aware(met)) > timedelta(seconds=1):
+        return  # the due time is someone else's (first contact, triage)
+    last = case.last_update_to_worker_at or case.acknowledged_at or case.created_at
+    candidates = [*_referral_deadlines(case), _aware(last) + casework.FOLLOW_UP_INTERVAL]
+    case.due_at = min(candidates)
 
 
 # -- creating a referral --------------------------------------------------------------
@@ -342,6 +397,8 @@ def create_referral(
     move_case(case, workflow.Action.REFER, actor)
     if _open_check_in(case) is None:
         _schedule_check_in(case, now + FIRST_CHECK_IN)
+    assert referral.respond_by is not None
+    _pull_due(case, referral.respond_by)
     notify_partner(referral, "new")
     return referral
 
@@ -351,6 +408,7 @@ def withdraw_referral(actor: StaffUser, referral: Referral) -> Referral:
     if referral.status in ENDED:
         raise WrongReferralState(_l("This referral has already ended."))
     referral.status = ReferralStatus.WITHDRAWN
+    _release_due(referral.case, referral.respond_by)
     _add_update(referral, "caseworker", actor, "withdraw", "")
     audit.record(
         "referral.withdrawn",
@@ -660,6 +718,7 @@ def accept_referral(advisor: StaffUser, referral_id: int) -> Referral:
         raise WrongReferralState(_l("Only a referral waiting for an answer can be accepted."))
     referral.status = ReferralStatus.ACCEPTED
     referral.responded_at = utcnow()
+    _release_due(referral.case, referral.respond_by)
     _add_update(referral, "advisor", advisor, "accept", "")
     _advisor_event("referral.accepted", advisor, referral)
     return referral
@@ -676,6 +735,7 @@ def decline_referral(advisor: StaffUser, referral_id: int, reason: str, note: st
     referral.status = ReferralStatus.DECLINED
     referral.decline_reason = reason
     referral.responded_at = referral.responded_at or utcnow()
+    _release_due(referral.case, referral.respond_by)
     _add_update(referral, "advisor", advisor, "decline", note.strip())
     _advisor_event("referral.declined", advisor, referral, reason=reason)
     _resume_if_unreferred(referral.case, None)

@@ -254,6 +254,7 @@ def request_reopen(case: Case, *, via: str) -> Case:
         raise ResolutionError(_l("This case cannot be reopened."))
     now = utcnow()
     case.reopen_requested_at = now
+    case.resolved_at = None
     case.closed_at = None
     case.closure_reason = None
     case.due_at = due_at(case.urgency, now)

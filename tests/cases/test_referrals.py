@@ -317,3 +317,39 @@ def test_referral_rows_hold_no_personal_data(app: Flask) -> None:
         row = db.session.execute(select(Referral.__table__)).mappings().one()
         flat = " ".join(str(v) for v in row.values())
         assert NARRATIVE not in flat and NAME not in flat
+
+
+def aware(value: datetime | None) -> datetime:
+    assert value is not None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def test_the_queue_due_time_follows_the_referral_clocks(app: Flask) -> None:
+    world = build(app)
+    with app.app_context():
+        referral = refer(world, world.union_id, [])
+        case = case_of(world)
+        # The partner's answer is the next thing due, so the queue shows it.
+        assert aware(case.due_at) == aware(referral.respond_by)
+        referrals.accept_referral(advisor("union@example.org"), referral.id)
+        commit()
+        clock = next(c for c in case_of(world).clocks if c.done_at is None)
+        # Answered: next is the worker's check-in, 7 days after the referral.
+        assert aware(case_of(world).due_at) == aware(clock.due_at)
+        referrals.record_check_in(caseworker(world), case_of(world), send_message=False)
+        commit()
+        following = next(c for c in case_of(world).clocks if c.done_at is None)
+        assert aware(case_of(world).due_at) == aware(following.due_at)
+        assert aware(following.due_at) - aware(clock.due_at) > timedelta(days=6)
+
+
+def test_a_due_time_set_by_someone_else_is_left_alone(app: Flask) -> None:
+    world = build(app)
+    with app.app_context():
+        referral = refer(world, world.union_id, [])
+        earlier = utcnow() - timedelta(hours=1)  # e.g. triage raised the urgency
+        case_of(world).due_at = earlier
+        commit()
+        referrals.accept_referral(advisor("union@example.org"), referral.id)
+        commit()
+        assert abs(aware(case_of(world).due_at) - earlier) < timedelta(seconds=1)
