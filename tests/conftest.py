@@ -76,7 +76,11 @@ def app(app_overrides: dict[str, Any]) -> Iterator[Flask]:
 
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
-    return app.test_client()
+    client = app.test_client()
+    # Staff pages follow the browser's language (Japanese by default); tests
+    # read them in English unless they ask for another language.
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
 
 
 @pytest.fixture
