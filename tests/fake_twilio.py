@@ -4,7 +4,8 @@ It speaks enough of the real protocol for the twilio library: HTTP basic
 auth, form-encoded POSTs to /2010-04-01/Accounts/<sid>/Messages.json, JSON
 answers with a message sid, and Twilio's error document for failures. Tests
 can make it answer with an error (500, 429, a 400 with a Twilio error code)
-or stall past the client's timeout, for a number of requests.
+or stall past the client's timeout, for a number of requests, or hold a
+request until the test releases it (to kill the sender mid-request).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+import select
+import socket
 import threading
 import time
 from collections import deque
@@ -21,10 +24,40 @@ from urllib.parse import parse_qs
 
 
 @dataclass
+class Hold:
+    """A request the fake keeps unanswered until the test calls `release()`.
+
+    `arrived` is set once the request is waiting. On release the fake looks
+    at the connection: if the sender has gone (its process was killed), the
+    request is dropped unprocessed and no message is created, as the real
+    API does with a request it never finished handling; `dropped` says
+    which happened and `done` is set when the fake has decided.
+    """
+
+    arrived: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)
+    done: threading.Event = field(default_factory=threading.Event)
+    dropped: bool | None = None
+
+    def release(self) -> None:
+        self.released.set()
+
+
+@dataclass
 class Failure:
     status: int
     code: int | None = None
     delay: float = 0.0
+    hold: Hold | None = None
+
+
+def _sender_gone(sock: socket.socket) -> bool:
+    """Has the other end closed the connection (the request is fully read)?"""
+    try:
+        readable, _, _ = select.select([sock], [], [], 0.2)
+        return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b""
+    except OSError:
+        return True
 
 
 @dataclass
@@ -48,6 +81,12 @@ class FakeTwilio:
 
     def stall_next(self, seconds: float) -> None:
         self.failures.append(Failure(201, delay=seconds))
+
+    def hold_next(self) -> Hold:
+        """Keep the next request waiting until `release()` (see `Hold`)."""
+        hold = Hold()
+        self.failures.append(Failure(201, hold=hold))
+        return hold
 
     def start(self) -> FakeTwilio:
         fake = self
@@ -83,6 +122,16 @@ class FakeTwilio:
                     failure = fake.failures.popleft() if fake.failures else None
                 if failure is not None and failure.delay:
                     time.sleep(failure.delay)
+                    failure = None
+                if failure is not None and failure.hold is not None:
+                    hold = failure.hold
+                    hold.arrived.set()
+                    hold.released.wait(120)
+                    hold.dropped = _sender_gone(self.connection)
+                    hold.done.set()
+                    if hold.dropped:
+                        self.close_connection = True
+                        return
                     failure = None
                 if failure is not None:
                     self._send(
