@@ -92,6 +92,11 @@ class Config:
 
     MAX_CONTENT_LENGTH = 55 * 1024 * 1024  # 5 attachments x 10 MB plus the form
     WTF_CSRF_TIME_LIMIT = None  # the session lifetime bounds the token instead
+    # Over HTTPS Flask-WTF would also demand a same-site Referer header, which
+    # browsers never send under our `Referrer-Policy: no-referrer`: every form
+    # would fail in production. The session-bound token and SameSite=Strict
+    # cookies are the CSRF defence.
+    WTF_CSRF_SSL_STRICT = False
 
     SESSION_COOKIE_NAME = "gs"
     SESSION_COOKIE_HTTPONLY = True

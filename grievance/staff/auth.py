@@ -50,10 +50,20 @@ def end_session() -> None:
     session.clear()
 
 
+def _no_identifier() -> str:
+    return ""
+
+
 def init_app(app: Flask) -> None:
     login_manager.login_view = "staff.login"
     login_manager.login_message = None  # type: ignore[assignment]
     login_manager.session_protection = None  # our epochs and timeouts do this job
+    # Flask-Login would still put its "session identifier" in the cookie: an
+    # unkeyed SHA-512 of the client's address (taken from X-Forwarded-For,
+    # unchecked) and user agent, which anyone holding the cookie can reverse
+    # by trying every IPv4 address. With session protection off nothing reads
+    # it, so it carries nothing.
+    login_manager._session_identifier_generator = _no_identifier
     # Keep the page asked for out of the login URL (and so out of logs).
     app.config["USE_SESSION_FOR_NEXT"] = True
 
