@@ -49,7 +49,7 @@ def test_dashboard_with_100000_cases(app: Flask, client: FlaskClient, auth: Auth
     path = f"/staff/reports?from={period.first_month}&to={period.last_month}"
 
     cold, html = timed_get(client, path)
-    assert "Cases opened from" in html and f": {CASES}." in html
+    assert "Cases opened from" in html and f": {CASES:,}." in html
     # Every number of the page came from the database in SQL: far below
     # what loading 100,000 cases into Python would take (minutes).
     assert cold < 15.0, f"first computation took {cold:.1f} s"

@@ -9,6 +9,7 @@ screen readers and keyboard users read.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 WIDTH = 520
@@ -16,7 +17,7 @@ LABEL_WIDTH = 190
 VALUE_WIDTH = 60
 BAR_HEIGHT = 18
 GAP = 6
-MAX_LABEL = 28  # characters of a label drawn in the chart; the table has all
+MAX_LABEL = 24  # characters of a label drawn in the chart; the table has all
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,7 @@ def column_chart(chart_id: str, title: str, rows: list[tuple[str, int]]) -> Char
         axis_y=base,
         max_value=top,
     )
-    every = max(1, count // 8)  # room for about eight month labels
+    every = max(1, math.ceil(count / 6))  # room for about six month labels
     for i, (label, n) in enumerate(rows):
         h = 0.0 if top == 0 else (base - 16) * n / top
         x = 10 + i * step

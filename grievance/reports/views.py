@@ -59,6 +59,13 @@ def hours(value: float | None) -> str:
     return _("%(n)s d", n=format_decimal(value / 24, format="#,##0.0"))
 
 
+def number(value: int | None) -> str:
+    """A count with the separators of the page's language."""
+    if value is None:
+        return "–"
+    return format_decimal(value, format="#,##0")
+
+
 def percent(value: float | None) -> str:
     if value is None:
         return "–"
@@ -67,6 +74,7 @@ def percent(value: float | None) -> str:
 
 bp.add_app_template_filter(hours, "report_hours")
 bp.add_app_template_filter(percent, "report_percent")
+bp.add_app_template_filter(number, "report_number")
 
 
 def figure(dimension: str, counts: dict[str, int], labeller: labels.Labeller) -> Figure:
