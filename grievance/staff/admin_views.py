@@ -21,6 +21,7 @@ from grievance.extensions import commit, db, login_manager
 from grievance.i18n import LANGUAGES
 from grievance.staff import admin_services as admin
 from grievance.staff.admin_forms import (
+    ROLE_CHOICES,
     CannedResponseForm,
     CreateStaffForm,
     LanguagesForm,
@@ -96,6 +97,7 @@ def _staff_page(form: CreateStaffForm, status: int = 200) -> Any:
             form=form,
             users=users,
             partners=partners,
+            roles=dict(ROLE_CHOICES),
             action_form=EmptyForm(),
         ),
         status,
@@ -282,6 +284,7 @@ def canned() -> Any:
         responses=db.session.scalars(stmt).all(),
         language=language,
         languages=_language_choices(),
+        names=dict(_language_choices()),
     )
 
 
