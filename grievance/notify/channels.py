@@ -113,16 +113,6 @@ def _quiet_twilio_logger() -> logging.Logger:
     return logger
 
 
-def _preload_twilio() -> None:
-    # Import the client and its Messages resource (which it loads lazily)
-    # once, in the worker's main process: RQ forks a fresh work horse for
-    # every job, and a horse that has to import them spends more time on
-    # that than on sending the message.
-    import twilio.http.http_client
-    import twilio.rest
-    import twilio.rest.api.v2010.account.message  # noqa: F401
-
-
 class TwilioChannel:
     """SMS and WhatsApp through Twilio's REST API (a local fake in tests).
 
@@ -142,7 +132,6 @@ class TwilioChannel:
         base = (app.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
         self.status_callback = base + STATUS_CALLBACK_PATH if base else None
         self.logger = _quiet_twilio_logger()
-        _preload_twilio()
 
     def _client(self) -> Any:
         http = TwilioHttpClient(timeout=self.timeout, logger=self.logger)
