@@ -91,7 +91,10 @@ class Canaries:
 
     token: str = field(default_factory=lambda: secrets.token_hex(4))
     ip_last: int = field(default_factory=lambda: secrets.randbelow(250) + 2)
-    digits: str = field(default_factory=lambda: f"{secrets.randbelow(10**8):08d}")
+    # A mobile number: 090 and eight digits, the first not a zero.
+    digits: str = field(
+        default_factory=lambda: f"{secrets.randbelow(9) + 1}{secrets.randbelow(10**7):07d}"
+    )
 
     @property
     def narrative(self) -> str:
@@ -158,7 +161,7 @@ class Canaries:
             "follow-up message": f"followup{self.token}",
             "SMS text": f"smsbody{self.token}",
             "caseworker's reply": f"staffreply{self.token}",
-            "WhatsApp profile name": self.profile_name,
+            "profile name from Twilio": self.profile_name,
             "city from Twilio": self.city,
             "client IP address": self.ip,
         }
