@@ -638,3 +638,44 @@ def test_phone_simulator_needs_csrf(app: Flask, client: FlaskClient) -> None:
     response = client.post("/dev/phone", data={"number": "+819019190000", "body": "hi"})
     assert response.status_code == 400
     assert _counts(app)["inbound_messages"] == 0
+
+
+def test_the_sweeper_opens_a_case_for_an_abandoned_conversation(
+    app: Flask, client: FlaskClient
+) -> None:
+    from grievance.notify.jobs import run_periodic
+
+    phone = Phone(app, client, "+819020200000")
+    for body in ("hi", "8", "1", "1", "They took my passport"):
+        phone.send(body)
+    assert case_of(app, phone) is None
+    with app.app_context():
+        conversation = db.session.scalars(select(Conversation)).one()
+        state = json.loads(conversation.draft)
+        long_ago = datetime.now(UTC) - timedelta(hours=3)
+        state["last_at"] = long_ago.isoformat()
+        conversation.draft = json.dumps(state)
+        conversation.updated_at = long_ago
+        commit()
+        assert run_periodic()["conversations"] == 1
+    case = case_of(app, phone)
+    assert case is not None and case.narrative_text == "hi\n\nThey took my passport"
+    receipt = phone.new_replies()
+    assert len(receipt) == 1 and case_services.format_code(case.reference) in receipt[0]
+
+
+def test_contact_state_tells_the_caseworker_about_the_window(
+    app: Flask, client: FlaskClient
+) -> None:
+    from grievance.cases.messaging import contact_state
+
+    phone = _open_by_sms(app, client, "+819021210000", channel="whatsapp")
+    case = case_of(app, phone)
+    with app.app_context():
+        state = contact_state(db.session.get(Case, case.id))
+        assert state.window_open is True and state.held == 0 and not state.stopped
+        db.session.scalars(select(ContactRule)).one().whatsapp_inbound_at = None
+        send_to_worker(db.session.get(Case, case.id), "Hello", None)
+        commit()
+        state = contact_state(db.session.get(Case, case.id))
+        assert state.window_open is False and state.held == 1
