@@ -265,7 +265,14 @@ def _allowed_for(case: Case, partner_id: int | None) -> frozenset[str]:
     return consent.covered_fields(case, partner) if partner else frozenset()
 
 
+def referral_due_items(within_days: int = 2) -> list[referrals.DueItem]:
+    """For the queue: `{% with items = referral_due_items() %}{% include
+    "staff/referral_due_table.html" %}{% endwith %}`."""
+    return referrals.due_items(within=timedelta(days=within_days))
+
+
 bp.add_app_template_global(referral_panel, "case_referral_panel")
+bp.add_app_template_global(referral_due_items, "referral_due_items")
 bp.add_app_template_global(LABELS, "referral_labels")
 bp.add_app_template_global(referrals.status_label, "referral_status_label")
 bp.add_app_template_global(referrals.decline_label, "referral_decline_label")
@@ -498,5 +505,4 @@ def escalation_status(reference: str, escalation_id: int) -> Any:
 @require_role(*CASE_STAFF)
 def due() -> Any:
     """Referral follow-ups due now and in the next two days, overdue first."""
-    items = referrals.due_items(within=timedelta(days=2))
-    return render_template("staff/referral_due.html", items=items)
+    return render_template("staff/referral_due.html", items=referral_due_items())
