@@ -679,3 +679,49 @@ def test_contact_state_tells_the_caseworker_about_the_window(
         commit()
         state = contact_state(db.session.get(Case, case.id))
         assert state.window_open is False and state.held == 1
+
+
+def test_yes_by_sms_answers_the_open_consent_question(app: Flask, client: FlaskClient) -> None:
+    from grievance.cases import consent
+    from grievance.cases.models import Consent, Partner
+    from grievance.intake.web import link_phone
+    from tests.conftest import make_staff
+
+    with app.app_context():
+        case, _ = make_case(language="vi", contact_method="sms")
+        link_phone(case, "sms", "+819017171111", "vi")
+        user, _secret = make_staff("caseworker")
+        partner_id = db.session.scalar(select(Partner.id).where(Partner.code == "U-DEMO-KANTO"))
+        consent.ask_consent(user, case, "share_narrative", partner_id=partner_id)
+        commit()
+        case_id = case.id
+    Phone(app, client, "+819017171111").send("Có")
+    with app.app_context():
+        given = db.session.scalar(
+            select(Consent).where(Consent.case_id == case_id, Consent.scope == "share_narrative")
+        )
+        assert given is not None and given.method == "message_yes"
+        assert given.partner_id == partner_id
+        # The YES stays in the thread as the evidence.
+        assert db.session.get(Case, case_id).messages[-1].body == "Có"
+
+
+def test_three_numbers_by_sms_answer_the_survey(app: Flask, client: FlaskClient) -> None:
+    from grievance.cases import resolution
+    from grievance.intake.web import link_phone
+    from tests.conftest import make_staff
+
+    with app.app_context():
+        case, _ = make_case(language="id", contact_method="sms")
+        link_phone(case, "sms", "+819017172222", "id")
+        case.status = "in_progress"
+        user, _secret = make_staff("caseworker")
+        resolution.resolve_case(user, case, "documents_returned")
+        commit()
+        case_id = case.id
+    Phone(app, client, "+819017172222").send("1 1 2 terima kasih")
+    with app.app_context():
+        case = db.session.get(Case, case_id)
+        assert case.feedback_solved == "yes" and case.feedback_felt_safe is True
+        assert case.feedback_recommend is False
+        assert case.feedback_comment == "terima kasih"

@@ -20,6 +20,7 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import select, update
@@ -201,12 +202,27 @@ def _apply(
                 # The secret only to a phone the worker says is their own.
                 params["secret"] = receipt.secret
         elif action is dialog.Action.ADD_TO_CASE and case is not None and outcome.text:
-            messaging.record_inbound(case, conversation.channel, outcome.text, provider_id)
+            message = messaging.record_inbound(
+                case, conversation.channel, outcome.text, provider_id
+            )
+            _answers_to_questions(case, message, outcome.text, conversation.channel)
             messaging.deliver_waiting(case, conversation.channel, e164)
     if case is not None:
         params.setdefault("reference", case_services.format_code(case.reference))
         params["status"] = case.status
     return [(reply, params) for reply in outcome.replies]
+
+
+def _answers_to_questions(case: Any, message: Any, text: str, channel: str) -> None:
+    """A YES to an open consent question, or three numbers to the open survey.
+
+    The message itself stays in the thread either way: it is the evidence.
+    """
+    from grievance.cases import consent, resolution
+
+    if consent.is_yes(text) and consent.record_message_yes(case, message.id) is not None:
+        return
+    resolution.record_survey_reply(case, text, via=channel)
 
 
 def _queue_replies(
