@@ -208,23 +208,22 @@ def bench_database(kind: str, wrk: str) -> tuple[list[Result], dict[str, object]
     seed_seconds = time.time() - started
     log(f"[{kind}] seeded in {seed_seconds:.1f} s; preparing requests")
     one_time = max(2000, SECONDS * 600)
-    info = json.loads(
-        subprocess.run(
-            [
-                str(BIN / "python"),
-                str(ROOT / "bench" / "prepare.py"),
-                str(workdir / "req"),
-                str(one_time),
-            ],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        .stdout.strip()
-        .splitlines()[-1]
+    prepared = subprocess.run(
+        [
+            str(BIN / "python"),
+            str(ROOT / "bench" / "prepare.py"),
+            str(workdir / "req"),
+            str(one_time),
+        ],
+        cwd=ROOT,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
     )
+    if prepared.returncode != 0:
+        log(prepared.stderr[-3000:])
+        raise RuntimeError("preparing the requests failed")
+    info = json.loads(prepared.stdout.strip().splitlines()[-1])
     server = subprocess.Popen(
         [
             str(BIN / "gunicorn"),
