@@ -310,7 +310,6 @@ class WorkloadLine:
     label: str
     by_urgency: dict[str, int]
     overdue: int
-    unread: int
 
     @property
     def total(self) -> int:
@@ -318,38 +317,34 @@ class WorkloadLine:
 
 
 def workload(now: datetime | None = None) -> list[WorkloadLine]:
-    """Open cases per assignee (and unassigned), by urgency, with overdue counts."""
+    """Open cases per assignee (and unassigned), by urgency, with overdue counts.
+
+    Reads only columns of the open-assignee index (assignee, urgency, due
+    time), so the count is one pass over that index, never over the table.
+    """
     now = now or utcnow()
     overdue = func.sum(case((Case.due_at < now, 1), else_=0))
     rows = db.session.execute(
-        select(
-            Case.assignee_id,
-            Case.urgency,
-            func.count(),
-            overdue,
-            func.coalesce(func.sum(Case.unread_count), 0),
-        )
+        select(Case.assignee_id, Case.urgency, func.count(), overdue)
         .where(text(OPEN_SQL))
         .group_by(Case.assignee_id, Case.urgency)
     ).all()
     lines: dict[int | None, dict] = {}
-    for staff_id, urgency, count, late, unread in rows:
-        line = lines.setdefault(staff_id, {"by": {}, "overdue": 0, "unread": 0})
+    for staff_id, urgency, count, late in rows:
+        line = lines.setdefault(staff_id, {"by": {}, "overdue": 0})
         line["by"][urgency] = count
         line["overdue"] += int(late or 0)
-        line["unread"] += int(unread or 0)
     people = {user.id: user.label for user in assignable_staff()}
     # Cases may still sit with someone disabled since: name them too.
     people.update(staff_labels({i for i in lines if i is not None and i not in people}))
     for staff_id in people:
-        lines.setdefault(staff_id, {"by": {}, "overdue": 0, "unread": 0})
+        lines.setdefault(staff_id, {"by": {}, "overdue": 0})
     result = [
         WorkloadLine(
             staff_id=staff_id,
             label=people.get(staff_id, "") if staff_id is not None else "",
             by_urgency=data["by"],
             overdue=data["overdue"],
-            unread=data["unread"],
         )
         for staff_id, data in lines.items()
     ]
