@@ -382,4 +382,7 @@ def seed_demo() -> dict[str, int]:
     partners = load_partners()
     accounts = seed_accounts()
     cases = seed_cases()
+    from grievance.seed.canned import seed_canned
+
+    seed_canned()  # two canned replies per language, once
     return {"partners": partners, "accounts": len(accounts), "cases": cases}

@@ -88,3 +88,15 @@ def test_seed_bulk_is_refused_under_production_settings() -> None:
     result = app.test_cli_runner().invoke(args=["grievance", "seed-bulk", "--cases", "5"])
     assert result.exit_code == 1
     assert "refused" in result.output
+
+
+def test_demo_seed_has_canned_responses_in_every_language(app: Flask, runner) -> None:  # type: ignore[no-untyped-def]
+    from grievance.cases.models import CannedResponse
+    from grievance.i18n import LANGUAGES
+
+    assert runner.invoke(args=["grievance", "seed-demo"]).exit_code == 0
+    assert runner.invoke(args=["grievance", "seed-demo"]).exit_code == 0
+    with app.app_context():
+        rows = db.session.scalars(select(CannedResponse)).all()
+        by_language = Counter(r.language for r in rows)
+        assert by_language == {lang.code: 2 for lang in LANGUAGES}
