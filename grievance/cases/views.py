@@ -17,7 +17,6 @@ from typing import Any
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -28,7 +27,6 @@ from flask import (
 from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
 from flask_login import current_user
-from jinja2 import TemplateNotFound
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
@@ -151,14 +149,6 @@ def _back(case: Case, anchor: str = "") -> Response:
     return redirect(target + (f"#{anchor}" if anchor else ""), 303)
 
 
-def _has_template(name: str) -> bool:
-    try:
-        current_app.jinja_env.get_template(name)
-    except TemplateNotFound:
-        return False
-    return True
-
-
 def _triage_form(case: Case) -> TriageForm:
     categories = list(
         db.session.scalars(
@@ -224,10 +214,9 @@ def case_detail(reference: str) -> Any:
         if picked is not None:
             reply_form.body.data = picked.body
     actions = allowed_actions(case.status, actor_role=actor.role, review_state=case.review_state)
-    resolution_panel = _has_template("staff/_case_resolution.html")
-    if resolution_panel:
-        # Resolving needs a coded outcome: the resolution panel does it.
-        actions = [a for a in actions if a != Action.RESOLVE]
+    # Resolving needs a coded outcome: the referral panel's resolution form
+    # (grievance.cases.referral_views) does it, not a bare button.
+    actions = [a for a in actions if a != Action.RESOLVE]
     return render_template(
         "staff/case.html",
         case=case,
@@ -257,8 +246,6 @@ def case_detail(reference: str) -> Any:
         clock_form=ClockForm(prefix="clock"),
         button_form=EmptyForm(),
         canned=canned,
-        resolution_panel=resolution_panel,
-        referral_panel=_has_template("staff/_case_referrals.html"),
     )
 
 
