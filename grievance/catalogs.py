@@ -74,7 +74,8 @@ def update(domain: str) -> list[str]:
         else:
             catalog = Catalog(project="grievance", charset="utf-8")
             catalog.locale = None
-        catalog.update(template, update_header_comment=False)
+        # No fuzzy guesses: a new message starts empty and is translated on purpose.
+        catalog.update(template, no_fuzzy_matching=True, update_header_comment=False)
         with po_path.open("wb") as fh:
             write_po(fh, catalog, width=0, omit_header=False, ignore_obsolete=True)
         updated.append(code)
