@@ -56,27 +56,39 @@ def record(
     detail: dict[str, Any] | None = None,
 ) -> CaseEvent:
     """Append one event to the chain (flushes; the caller commits)."""
-    # Lock first, then read: the UPDATE is what serialises writers.
-    db.session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + 1))
+    # Lock and read in one statement: the UPDATE is what serialises writers
+    # (a row lock on PostgreSQL, the write lock on SQLite).
     head = db.session.execute(
-        select(AuditHead).where(AuditHead.id == 1).execution_options(populate_existing=True)
-    ).scalar_one_or_none()
+        update(AuditHead)
+        .where(AuditHead.id == 1)
+        .values(seq=AuditHead.seq + 1)
+        .returning(AuditHead.seq, AuditHead.last_hash)
+        .execution_options(synchronize_session=False)
+    ).one_or_none()
     if head is None:
-        head = AuditHead(id=1, seq=1, last_hash=GENESIS)
-        db.session.add(head)
+        db.session.add(AuditHead(id=1, seq=1, last_hash=GENESIS))
+        db.session.flush()
+        seq, prev = 1, GENESIS
+    else:
+        seq, prev = head.seq, head.last_hash
     event = CaseEvent(
-        seq=head.seq,
+        seq=seq,
         case_id=case_id,
         actor_id=actor_id,
         kind=kind,
         detail=detail or {},
         created_at=utcnow(),
-        prev_hash=head.last_hash,
+        prev_hash=prev,
     )
     event.hash = event_hash(event)
-    head.last_hash = event.hash
     db.session.add(event)
     db.session.flush()
+    db.session.execute(
+        update(AuditHead)
+        .where(AuditHead.id == 1)
+        .values(last_hash=event.hash)
+        .execution_options(synchronize_session=False)
+    )
     return event
 
 
