@@ -18,6 +18,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -43,6 +44,24 @@ from grievance.staff.models import Role
 from grievance.staff.views import use_staff_language
 
 bp = Blueprint("referral_actions", __name__)
+
+
+def partner_reminder_task() -> int:
+    """The periodic task: one reminder per partner answer that is late."""
+    count = referrals.remind_overdue_partners()
+    commit()
+    return count
+
+
+@bp.record_once
+def _register_periodic(state: BlueprintSetupState) -> None:
+    # Runs with the other periodic work (the RQ worker in production,
+    # `flask grievance tick` in the embedded default).
+    state.app.extensions.setdefault("grievance.periodic", {})["partner_reminders"] = (
+        partner_reminder_task
+    )
+
+
 bp.before_request(use_staff_language)
 
 CASE_STAFF = (Role.ADMIN, Role.CASEWORKER)
