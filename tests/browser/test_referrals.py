@@ -1,11 +1,8 @@
 """From report to remedy in the browser: consent, referral, the advisor portal,
 resolution and the worker's feedback.
 
-The worker reports through the web form and later reads the outcome on the
-follow-up page. The follow-up page has no consent or survey controls yet,
-so the worker's survey answers and consent withdrawal are given through the
-services that page will call (grievance.cases.resolution.record_feedback,
-grievance.cases.consent.withdraw_by_worker).
+The worker reports through the web form, withdraws a consent on the
+follow-up page, reads the outcome there and answers the survey.
 """
 
 from __future__ import annotations
@@ -139,13 +136,24 @@ def test_referral_advisor_portal_resolution_and_feedback(
     assert "We wrote to the farm about the wages." in thread
     assert "Wages recovered" in union.locator("main").inner_text()
 
-    # The worker withdraws identity consent: identity and contact disappear.
+    # The worker withdraws identity consent on the follow-up page: identity
+    # and contact disappear from the advisor's view.
     with live_app.app_context():
         case = case_services.find_by_receipt(reference, secret)
         identity = consent.covering(case, "share_identity", int(union_id))
         assert identity is not None
-        consent.withdraw_by_worker(case, identity.id)
-        commit()
+        identity_id = identity.id
+        db.session.remove()
+    worker.goto(f"{live_server}/vi/follow-up")
+    worker.fill("input[name=reference]", reference)
+    worker.fill("input[name=secret]", secret)
+    with worker.expect_navigation():
+        worker.click("form:has(input[name=secret]) [type=submit]")
+    with worker.expect_navigation():
+        worker.click(f"form:has(input[name=consent_id][value='{identity_id}']) button")
+    with live_app.app_context():
+        case = case_services.find_by_receipt(reference, secret)
+        assert consent.covering(case, "share_identity", int(union_id)) is None
         db.session.remove()
     union.reload()
     shared = union.locator("#shared").inner_text()
@@ -165,12 +173,8 @@ def test_referral_advisor_portal_resolution_and_feedback(
         caseworker.click("form:has(#resolve-outcome) [type=submit]")
     assert "Case resolved" in caseworker.locator(".flash.info").inner_text()
 
-    # The worker opens the follow-up page and reads the outcome.
+    # The worker, still on the follow-up page, reads the outcome.
     worker.goto(f"{live_server}/vi/follow-up")
-    worker.fill("input[name=reference]", reference)
-    worker.fill("input[name=secret]", secret)
-    with worker.expect_navigation():
-        worker.click("form:has(input[name=secret]) [type=submit]")
     assert urlsplit(worker.url).path == "/vi/follow-up"
     main = worker.locator("main").inner_text()
     with live_app.app_context():
@@ -181,15 +185,14 @@ def test_referral_advisor_portal_resolution_and_feedback(
     assert seen.words.split(" ")[0] in main
     assert re.search(r"320[,.\s ]?000", main)
 
-    # ...and answers the survey (through the service the page will call).
+    # ...and answers the survey on the page.
+    worker.check("input[name=solved][value=yes]")
+    worker.check("input[name=felt_safe][value=yes]")
+    worker.check("input[name=recommend][value=yes]")
+    with worker.expect_navigation():
+        worker.click("form:has(input[name=solved]) [type=submit]")
     with live_app.app_context():
         case = case_services.find_by_receipt(reference, secret)
-        resolution.record_feedback(
-            case,
-            resolution.SurveyAnswers(solved="yes", felt_safe=True, recommend=True),
-            via="web",
-        )
-        commit()
         assert case.status == "closed" and case.feedback_score == 3
         db.session.remove()
     caseworker.goto(f"{live_server}/staff/cases/{code}")
