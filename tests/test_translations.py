@@ -41,7 +41,8 @@ def test_catalog_is_complete(domain: str, code: str, fresh_templates: dict[str, 
     catalog = catalogs._read(path)
     translated = {m.id: m for m in catalog if m.id}
     missing = sorted(
-        str(mid) for mid in fresh_templates[domain]
+        str(mid)
+        for mid in fresh_templates[domain]
         if mid not in translated or not translated[mid].string or translated[mid].fuzzy
     )
     assert not missing, f"{code}/{domain}: {len(missing)} untranslated, e.g. {missing[:5]}"
