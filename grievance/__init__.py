@@ -39,9 +39,6 @@ def create_app(config: type[Config] | str | None = None, **overrides: object) ->
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
     babel.init_app(app, locale_selector=select_locale)
-    from grievance.i18n import install_template_gettext
-
-    install_template_gettext(app)
     csrf.init_app(app)
     login_manager.init_app(app)
 

@@ -416,10 +416,6 @@ def new_password(length: int = 20) -> str:
     return secrets.token_urlsafe(length)
 
 
-def generate_token_bytes(n: int = KEY_SIZE) -> bytes:
-    return secrets.token_bytes(n)
-
-
 # -- staff passwords ------------------------------------------------------------
 
 

@@ -8,7 +8,7 @@ rotation re-wraps one small row per case instead of re-encrypting content.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import DateTime, ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
@@ -19,6 +19,18 @@ from grievance.extensions import db
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+@overload
+def as_utc(value: datetime) -> datetime: ...
+@overload
+def as_utc(value: None) -> None: ...
+def as_utc(value: datetime | None) -> datetime | None:
+    """A stored time with its zone: SQLite hands back naive datetimes, and
+    every time is stored in UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
 
 
 class DataKey(db.Model):

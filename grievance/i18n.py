@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from babel.support import NullTranslations, Translations
-from flask import Flask, current_app, g, has_app_context, has_request_context, request, session
+from flask import current_app, g, has_app_context, has_request_context, request, session
 from flask_babel import Domain
 
 
@@ -156,29 +156,3 @@ class CatalogDomain(Domain):
 
 worker_domain = CatalogDomain("messages")
 staff_domain = CatalogDomain("staff")
-
-
-def _request_domain() -> CatalogDomain:
-    babel_ctx = getattr(g, "_flask_babel", None)
-    domain = getattr(babel_ctx, "babel_domain", None)
-    return domain if isinstance(domain, CatalogDomain) else worker_domain
-
-
-def _template_gettext(string: str) -> str:
-    return _request_domain().get_translations().ugettext(string)
-
-
-def _template_ngettext(singular: str, plural: str, n: int) -> str:
-    return _request_domain().get_translations().ungettext(singular, plural, n)
-
-
-def install_template_gettext(app: Flask) -> None:
-    """Give templates a direct path to this request's catalog.
-
-    Flask-Babel's own template callables look the domain up through several
-    layers on every call; a case page calls gettext hundreds of times, and
-    that lookup cost more than the rest of the rendering.
-    """
-    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
-        _template_gettext, _template_ngettext, newstyle=True
-    )

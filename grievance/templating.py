@@ -10,24 +10,21 @@ from flask_babel import format_datetime
 
 from grievance import crypto, i18n
 from grievance.cases.deadlines import JST
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+from grievance.datakeys import as_utc
 
 
 def datetime_short(value: datetime) -> str:
     """Japan time, to the minute: staff work in Japan."""
-    return _aware(value).astimezone(JST).strftime("%Y-%m-%d %H:%M")
+    return as_utc(value).astimezone(JST).strftime("%Y-%m-%d %H:%M")
 
 
 def worker_datetime(value: datetime) -> str:
     """Date and time in the page's language, Japan time."""
-    return format_datetime(_aware(value), "short")
+    return format_datetime(as_utc(value), "short")
 
 
 def is_overdue(value: datetime) -> bool:
-    return _aware(value) < datetime.now(UTC)
+    return as_utc(value) < datetime.now(UTC)
 
 
 def init_app(app: Flask) -> None:

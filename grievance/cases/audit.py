@@ -15,23 +15,20 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC
 from typing import Any
 
 from sqlalchemy import select, update
 
 from grievance import crypto
 from grievance.cases.models import AuditHead, CaseEvent
-from grievance.datakeys import utcnow
+from grievance.datakeys import as_utc, utcnow
 from grievance.extensions import db
 
 GENESIS = "0" * 64
 
 
 def _canonical(event: CaseEvent) -> bytes:
-    created = event.created_at
-    if created.tzinfo is None:  # SQLite returns naive UTC
-        created = created.replace(tzinfo=UTC)
+    created = as_utc(event.created_at)
     body = {
         "seq": event.seq,
         "case": event.case_id,

@@ -27,7 +27,7 @@ from __future__ import annotations
 import enum
 import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -45,7 +45,7 @@ from grievance.cases.models import (
 )
 from grievance.cases.referral_models import ConsentRequest
 from grievance.cases.worker_words import texts
-from grievance.datakeys import utcnow
+from grievance.datakeys import as_utc, utcnow
 from grievance.extensions import db
 from grievance.staff.models import StaffUser
 
@@ -161,11 +161,6 @@ class NoSuchConsentError(ConsentError):
     pass
 
 
-def aware(value: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything is stored in UTC.
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def scope_label(code: str) -> str:
     return str(SCOPE_LABELS.get(code, code))
 
@@ -237,7 +232,7 @@ def open_request(case: Case, now: datetime | None = None) -> ConsentRequest | No
         .order_by(ConsentRequest.id.desc())
         .limit(1)
     )
-    if request is None or (now or utcnow()) - aware(request.asked_at) > QUESTION_TTL:
+    if request is None or (now or utcnow()) - as_utc(request.asked_at) > QUESTION_TTL:
         return None
     return request
 

@@ -1,4 +1,4 @@
-"""A worker's safe-contact wishes and the rule that applies them.
+"""A worker's safe-contact wishes (grievance.cases.messaging applies them).
 
 Stored sealed in `Case.contact` as JSON:
 ``{"phone": "+8190...", "email": "...", "safe_windows": ["evening"], "own_phone": "shared"}``.
@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
-
-from grievance.cases.deadlines import JST
 
 WINDOWS: dict[str, tuple[int, int]] = {
     "morning": (6, 12),
@@ -43,15 +40,3 @@ class ContactWishes:
 
     def to_json(self) -> str:
         return json.dumps({k: v for k, v in asdict(self).items() if v})
-
-
-def allowed_at(windows: list[str], when: datetime) -> bool:
-    """May we contact the worker at `when`? No windows chosen: any time."""
-    if not windows:
-        return True
-    hour = when.astimezone(JST).hour
-    for name in windows:
-        start, end = WINDOWS[name]
-        if start <= hour < end or start <= hour + 24 < end:
-            return True
-    return False

@@ -189,7 +189,7 @@ def profile(partner: Partner) -> PartnerProfile:
 def profile_from_data(data: PartnerData, partner_id: int | None = None) -> PartnerProfile:
     """The routing profile of a record not (yet) in the database, e.g. a CSV row."""
     partner = Partner(id=partner_id, code=data.code)
-    _apply(partner, data)
+    apply_data(partner, data)
     return profile(partner)
 
 
@@ -297,7 +297,7 @@ def validate(data: PartnerData, categories: set[str], statuses: set[str]) -> lis
     return problems
 
 
-def _apply(partner: Partner, data: PartnerData) -> list[str]:
+def apply_data(partner: Partner, data: PartnerData) -> list[str]:
     """Write `data` onto `partner`; the names of the columns that changed."""
     values = {
         "code": data.code.strip(),
@@ -355,7 +355,7 @@ def create_partner(actor: StaffUser, data: PartnerData) -> Partner:
     if partner_by_code(data.code.strip()) is not None:
         raise DuplicateCodeError(_l("A partner with this code exists already."))
     partner = Partner(code=data.code.strip())
-    _apply(partner, data)
+    apply_data(partner, data)
     db.session.add(partner)
     db.session.flush()
     audit.record("partner.created", actor_id=actor.id, detail={"partner_id": partner.id})
@@ -371,7 +371,7 @@ def update_partner(actor: StaffUser, partner: Partner, data: PartnerData) -> lis
     other = partner_by_code(data.code.strip())
     if other is not None and other.id != partner.id:
         raise DuplicateCodeError(_l("A partner with this code exists already."))
-    changed = _apply(partner, data)
+    changed = apply_data(partner, data)
     db.session.flush()
     if changed:
         audit.record(
@@ -534,7 +534,7 @@ def import_csv(actor: StaffUser, text: str) -> ImportReport:
         return report
     for existing, data in pending:
         partner = existing or Partner(code=data.code)
-        changed = _apply(partner, data)
+        changed = apply_data(partner, data)
         if existing is None:
             db.session.add(partner)
             report.created += 1

@@ -29,7 +29,7 @@ from sqlalchemy import Select, case, exists, func, select, text, tuple_
 from grievance.cases.models import Case, CaseStatus, Category, Channel, case_categories
 from grievance.cases.redflags import URGENCY_ORDER
 from grievance.cases.workspace_models import OPEN_SQL
-from grievance.datakeys import utcnow
+from grievance.datakeys import as_utc, utcnow
 from grievance.extensions import db
 from grievance.i18n import BY_CODE
 from grievance.staff.models import Role, StaffUser
@@ -143,17 +143,13 @@ class QueueRow:
     assignee: str = ""
 
     def overdue(self, now: datetime) -> bool:
-        return self.due_at is not None and _aware(self.due_at) < now
+        return self.due_at is not None and as_utc(self.due_at) < now
 
 
 @dataclass(frozen=True)
 class QueuePage:
     rows: list[QueueRow]
     next_cursor: str | None
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 _COLUMNS = (
@@ -239,7 +235,7 @@ def queue_page(
     if more and rows:
         last = rows[-1]
         if last.due_at is not None:
-            next_cursor = Cursor(last.urgency, _aware(last.due_at), last.id).encode()
+            next_cursor = Cursor(last.urgency, as_utc(last.due_at), last.id).encode()
     return QueuePage(rows=rows, next_cursor=next_cursor)
 
 

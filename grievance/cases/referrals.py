@@ -55,7 +55,7 @@ from grievance.cases.models import (
 )
 from grievance.cases.partners import profile, sms_contact
 from grievance.cases.worker_words import texts
-from grievance.datakeys import utcnow
+from grievance.datakeys import as_utc, utcnow
 from grievance.extensions import db
 from grievance.notify import outbox
 from grievance.staff.models import Role, StaffUser
@@ -134,10 +134,6 @@ def update_label(code: str) -> str:
     return str(UPDATE_KINDS.get(code, code))
 
 
-def _aware(value: datetime) -> datetime:
-    return consent.aware(value)
-
-
 # -- clocks -----------------------------------------------------------------------
 
 
@@ -179,7 +175,7 @@ def record_check_in(actor: StaffUser, case: Case, *, send_message: bool) -> Case
     """
     now = utcnow()
     clock = _open_check_in(case)
-    met = _aware(clock.due_at) if clock is not None else None
+    met = as_utc(clock.due_at) if clock is not None else None
     if clock is not None:
         clock.done_at = now
     if send_message:
@@ -198,7 +194,7 @@ def record_check_in(actor: StaffUser, case: Case, *, send_message: bool) -> Case
         return None
     following = _schedule_check_in(case, now + NEXT_CHECK_IN)
     _release_due(case, met)
-    _pull_due(case, _aware(following.due_at))
+    _pull_due(case, as_utc(following.due_at))
     return following
 
 
@@ -260,18 +256,18 @@ def move_case(
 
 def _referral_deadlines(case: Case) -> list[datetime]:
     found = [
-        _aware(r.respond_by)
+        as_utc(r.respond_by)
         for r in case.referrals
         if r.status == ReferralStatus.OFFERED and r.respond_by is not None
     ]
     clock = _open_check_in(case)
     if clock is not None:
-        found.append(_aware(clock.due_at))
+        found.append(as_utc(clock.due_at))
     return found
 
 
 def _pull_due(case: Case, when: datetime) -> None:
-    if case.due_at is None or _aware(case.due_at) > when:
+    if case.due_at is None or as_utc(case.due_at) > when:
         case.due_at = when
 
 
@@ -279,10 +275,10 @@ def _release_due(case: Case, met: datetime | None) -> None:
     """A referral deadline was met: if it was the case's due time, move on."""
     if met is None or case.due_at is None or case.status not in workflow.OPEN_STATES:
         return
-    if abs(_aware(case.due_at) - _aware(met)) > timedelta(seconds=1):
+    if abs(as_utc(case.due_at) - as_utc(met)) > timedelta(seconds=1):
         return  # the due time is someone else's (first contact, triage)
     last = case.last_update_to_worker_at or case.acknowledged_at or case.created_at
-    candidates = [*_referral_deadlines(case), _aware(last) + casework.FOLLOW_UP_INTERVAL]
+    candidates = [*_referral_deadlines(case), as_utc(last) + casework.FOLLOW_UP_INTERVAL]
     case.due_at = min(candidates)
 
 
@@ -805,7 +801,7 @@ class DueItem:
 
     @property
     def overdue(self) -> bool:
-        return _aware(self.due_at) < utcnow()
+        return as_utc(self.due_at) < utcnow()
 
 
 DUE_LABELS = {
@@ -859,7 +855,7 @@ def due_items(
                 referral.case_id,
                 reference,
                 urgency,
-                _aware(referral.respond_by),
+                as_utc(referral.respond_by),
                 referral.id,
                 name,
             )
@@ -880,7 +876,7 @@ def due_items(
     if case_ids is not None:
         check_ins = check_ins.where(CaseClock.case_id.in_(case_ids))
     for case_id, due, reference, urgency in db.session.execute(check_ins):
-        items.append(DueItem("worker_check_in", case_id, reference, urgency, _aware(due)))
+        items.append(DueItem("worker_check_in", case_id, reference, urgency, as_utc(due)))
 
     # The latest question and the latest caseworker message, per referral.
     last_question = (
@@ -914,7 +910,7 @@ def due_items(
     if case_ids is not None:
         questions = questions.where(Referral.case_id.in_(case_ids))
     for referral, asked, reference, urgency, name in db.session.execute(questions):
-        due = add_working_days(_aware(asked), 1)
+        due = add_working_days(as_utc(asked), 1)
         if due <= horizon:
             items.append(
                 DueItem(

@@ -24,7 +24,7 @@ imported cases does not flood anyone's inbox on the first tick.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
@@ -35,7 +35,7 @@ from grievance.cases.models import Case, CaseClock, CaseStatus
 from grievance.cases.redflags import URGENCY_ORDER
 from grievance.cases.triage import case_link, on_call_staff
 from grievance.cases.workspace_models import OPEN_SQL, OPEN_STATUSES, CaseReminder
-from grievance.datakeys import utcnow
+from grievance.datakeys import as_utc, utcnow
 from grievance.extensions import commit, db
 from grievance.notify import outbox
 from grievance.staff.models import Role, StaffUser
@@ -77,13 +77,9 @@ class DueItem:
     due_at: datetime
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def due_items(now: datetime, limit: int = BATCH) -> list[DueItem]:
     """What needs a reminder now, most urgent first. Reads only."""
-    now = _aware(now)
+    now = as_utc(now)
     items: list[DueItem] = []
     since = now - LOOK_BACK
     for urgency in URGENCY_ORDER:
@@ -98,7 +94,7 @@ def due_items(now: datetime, limit: int = BATCH) -> list[DueItem]:
             .limit(limit)
         ).all()
         for case_id, status, due, acknowledged in rows:
-            due = _aware(due)
+            due = as_utc(due)
             waiting_first_contact = status == CaseStatus.NEW and acknowledged is None
             if waiting_first_contact:
                 if due <= now:
@@ -120,7 +116,7 @@ def due_items(now: datetime, limit: int = BATCH) -> list[DueItem]:
         .limit(limit)
     ).all()
     for case_id, clock_kind, due in clocks:
-        due = _aware(due)
+        due = as_utc(due)
         # The nearest lead that applies: 2 days before, else 14 days before.
         lead_name = next(
             (name for name, lead in reversed(CLOCK_LEADS) if due <= now + lead), CLOCK_LEADS[0][0]
@@ -139,7 +135,7 @@ def _unsent(items: list[DueItem]) -> list[DueItem]:
             )
         ).all()
     )
-    sent_keys = {(case_id, kind, _aware(due)) for case_id, kind, due in sent}
+    sent_keys = {(case_id, kind, as_utc(due)) for case_id, kind, due in sent}
     return [i for i in items if (i.case_id, i.kind, i.due_at) not in sent_keys]
 
 
@@ -162,7 +158,7 @@ def send_reminders(now: datetime | None = None, limit: int = BATCH) -> int:
     """
     from grievance.cases import audit
 
-    now = _aware(now or utcnow())
+    now = as_utc(now or utcnow())
     items = due_items(now, limit)
     if not items:
         return 0

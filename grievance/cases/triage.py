@@ -41,7 +41,7 @@ from grievance.cases.models import (
 )
 from grievance.cases.redflags import URGENCY_ORDER, RedFlags, more_urgent, scan
 from grievance.cases.workspace_models import CaseParty
-from grievance.datakeys import utcnow
+from grievance.datakeys import as_utc, utcnow
 from grievance.extensions import db
 from grievance.notify import outbox
 from grievance.staff.models import Role, StaffUser
@@ -116,13 +116,13 @@ def next_due(case: Case, new_urgency: str, now: datetime) -> datetime:
     deadline from now. Lowering before the first contact: the new level's
     deadline from the opening. Lowering later: unchanged.
     """
-    current = _aware(case.due_at)
+    current = as_utc(case.due_at)
     old = case.urgency
     if URGENCY_ORDER.index(new_urgency) < URGENCY_ORDER.index(old):
         candidate = due_at(new_urgency, now)
         return min(current, candidate) if current else candidate
     if case.acknowledged_at is None and case.first_response_at is None:
-        return due_at(new_urgency, _aware(case.created_at) or now)
+        return due_at(new_urgency, as_utc(case.created_at) or now)
     return current or due_at(new_urgency, now)
 
 
@@ -382,9 +382,3 @@ def page_on_call(case: Case) -> int:
         )
     audit.record("case.paged", case_id=case.id, detail={"staff": len(staff)})
     return len(staff)
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value

@@ -17,6 +17,7 @@ from grievance.cases import services as case_services
 from grievance.cases.contact import ContactWishes
 from grievance.cases.models import Attachment, Case, Category, Consent, ConsentScope, Urgency
 from grievance.extensions import db
+from grievance.intake import zawgyi
 from grievance.intake.models import Conversation
 from grievance.intake.uploads import CleanFile
 
@@ -46,11 +47,7 @@ def to_unicode(text: str, language: str) -> str:
     """Burmese typed in the legacy Zawgyi encoding becomes Unicode before storing."""
     if language != "my":
         return text
-    try:
-        from grievance.intake.zawgyi import to_unicode as convert
-    except ImportError:  # pragma: no cover - the converter ships with the package
-        return text
-    return convert(text)
+    return zawgyi.to_unicode(text)
 
 
 def preset_urgency(category_codes: list[str], in_danger: bool) -> str:

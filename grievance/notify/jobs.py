@@ -18,7 +18,7 @@ from flask import current_app
 from rq import get_current_job
 from sqlalchemy import or_, select
 
-from grievance.datakeys import utcnow
+from grievance.datakeys import as_utc, utcnow
 from grievance.extensions import commit, db
 from grievance.notify import outbox
 from grievance.notify.channels import ChannelError, current_channel
@@ -59,8 +59,8 @@ def _hold_for_window(row: OutboundMessage, rule: ContactRule, now: datetime) -> 
     """Hold a free-form WhatsApp message; invite a reply once per closed window."""
     outbox.set_status(row, OutboxStatus.HELD, "whatsapp-window")
     row.not_before = None
-    last_in = outbox._aware(rule.whatsapp_inbound_at)
-    invited = outbox._aware(rule.template_sent_at)
+    last_in = as_utc(rule.whatsapp_inbound_at)
+    invited = as_utc(rule.template_sent_at)
     if invited is not None and (last_in is None or invited > last_in):
         return  # already invited since the worker last wrote
     rule.template_sent_at = now

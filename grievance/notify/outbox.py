@@ -12,7 +12,7 @@ is written: a STOP that arrives while a message waits still stops it.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -21,7 +21,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from grievance import crypto
-from grievance.datakeys import DataKey, utcnow
+from grievance.datakeys import DataKey, as_utc, utcnow
 from grievance.extensions import after_commit, db
 from grievance.notify import dispatch
 from grievance.notify.models import ContactRule, OutboundMessage, OutboxStatus
@@ -236,16 +236,9 @@ def note_inbound(index: str, kind: str, at: datetime | None = None) -> int:
     return len(held)
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes (stored as UTC).
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
-
-
 def window_open(rule: ContactRule | None, now: datetime) -> bool:
     """Is WhatsApp's 24-hour customer-service window open for this address?"""
-    last = _aware(rule.whatsapp_inbound_at) if rule else None
+    last = as_utc(rule.whatsapp_inbound_at) if rule else None
     if last is None:
         return False
     window = timedelta(seconds=current_app.config.get("WHATSAPP_WINDOW_SECONDS", 24 * 3600))
@@ -265,7 +258,7 @@ def may_send_now(rule: ContactRule | None, now: datetime) -> bool:
     if rule is None or not rule.allowed_hours:
         return True
     recent = timedelta(seconds=current_app.config.get("RECENT_INBOUND_SECONDS", 15 * 60))
-    last = _aware(rule.last_inbound_at)
+    last = as_utc(rule.last_inbound_at)
     if last is not None and now - last < recent:
         return True
     return _in_hours(rule.allowed_hours, now)

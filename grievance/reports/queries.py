@@ -18,7 +18,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from flask import Flask, current_app
@@ -55,7 +55,7 @@ from grievance.cases.aggregates import (
 )
 from grievance.cases.models import AggregateCount, Case, CaseClock, Partner, Referral
 from grievance.cases.workspace_models import OPEN_SQL
-from grievance.datakeys import utcnow
+from grievance.datakeys import as_utc, utcnow
 from grievance.extensions import db
 from grievance.reports.period import Period
 
@@ -186,7 +186,7 @@ def case_filter(period: Period, now: datetime) -> list[ColumnElement[bool]]:
     oldest = db.session.scalar(select(func.min(Case.created_at)))
     if oldest is None:
         return period.case_filter()
-    oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=UTC)
+    oldest = as_utc(oldest)
     span = (now - oldest).total_seconds()
     overlap = (min(period.end, now) - max(period.start, oldest)).total_seconds()
     if span <= 0 or overlap / span < SCAN_SHARE:

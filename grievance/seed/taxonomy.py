@@ -24,65 +24,24 @@ SEED_DIR = Path(__file__).resolve().parent
 
 SLA = {"P0": (60, None), "P1": (24 * 60, None), "P2": (None, 2), "P3": (None, 5)}
 
-PARTNER_KINDS = {
-    "LAW": "lawyer",
-    "UNION": "union",
-    "EMB": "embassy",
-    "NPO": "ngo",
-    "NPO_SHELTER": "ngo",
-    "MH_LINE": "ngo",
-}
-ALL_LAWFUL = "TITP;ESD;SSW1;SSW2;ENG;STU;DEP;NIK;DA"
-
 
 def rows(name: str) -> Iterator[dict[str, str]]:
     with (SEED_DIR / name).open(encoding="utf-8", newline="") as fh:
         yield from csv.DictReader(fh)
 
 
-def partner_kind(type_code: str) -> str:
-    return PARTNER_KINDS.get(type_code, "government")
-
-
-def partner_eligibility(notes: str, type_code: str) -> str:
-    """Residence statuses a partner accepts ("" means everyone)."""
-    text = notes.lower()
-    if type_code == "OTIT" or "titp only" in text:
-        return "TITP;ESD"
-    # The seed says "civil legal aid only for lawful residents".
-    if "lawful resident" in text:
-        return ALL_LAWFUL
-    return ""
-
-
-def immigration_exposure(type_code: str, notes: str) -> bool:
-    # Bodies that may pass information to immigration enforcement.
-    return type_code in {"ISA", "POLICE"} or "enforcement-risk" in notes.lower()
-
-
 def load_partner_row(row: dict[str, str]) -> Partner:
-    partner = db.session.query(Partner).filter_by(code=row["org_code"]).one_or_none()
+    """Add or update one partner with the directory's own rules for reading a row."""
+    from grievance.cases import partners
+
+    partner = partners.partner_by_code(row["org_code"])
     if partner is None:
         partner = Partner(code=row["org_code"])
         db.session.add(partner)
-    fictional = row.get("is_fictional", "").strip().lower() == "true"
-    partner.name = row["name"]
-    partner.sector = row.get("sector", "")
-    partner.type_code = row.get("type", "")
-    partner.kind = partner_kind(partner.type_code)
-    partner.pref_code = row.get("pref_code", "")
-    partner.prefecture = row.get("prefecture", "")
-    partner.scope = row.get("scope", "")
-    partner.languages = row.get("languages", "")
-    partner.categories = row.get("accepts_categories", "")
-    partner.anonymous_ok = row.get("anonymous_ok", "")
-    partner.notes = row.get("notes", "")
-    partner.is_fictional = fictional
-    partner.eligibility = partner_eligibility(partner.notes, partner.type_code)
-    partner.immigration_exposure = immigration_exposure(partner.type_code, partner.notes)
-    if fictional and not partner.notify_email:
-        # Demo partners get addresses that can never reach anyone.
-        partner.notify_email = f"intake@{row['org_code'].lower()}.demo.invalid"
+        data = partners.row_to_data(row)
+    else:
+        data = partners.row_to_data(row, existing=partner)
+    partners.apply_data(partner, data)
     return partner
 
 

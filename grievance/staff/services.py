@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import pyotp
 from flask import current_app
 from sqlalchemy import func, select
 
 from grievance import crypto
-from grievance.datakeys import DataKey, utcnow
+from grievance.datakeys import DataKey, as_utc, utcnow
 from grievance.extensions import db
 from grievance.staff.models import Role, StaffUser
 
@@ -50,13 +50,6 @@ def _hasher() -> crypto.PasswordHasher:
     return crypto.password_hasher(
         current_app.config.get("ARGON2_TIME_COST"), current_app.config.get("ARGON2_MEMORY_COST")
     )
-
-
-def _as_aware(value: datetime | None) -> datetime | None:
-    # SQLite gives naive datetimes back; we store UTC everywhere.
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
 
 
 def find_by_email(email: str) -> StaffUser | None:
@@ -103,7 +96,7 @@ def create_user(
 
 
 def is_locked(user: StaffUser, now: datetime | None = None) -> bool:
-    until = _as_aware(user.locked_until)
+    until = as_utc(user.locked_until)
     return until is not None and until > (now or utcnow())
 
 
