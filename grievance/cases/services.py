@@ -31,7 +31,8 @@ class NewCase:
     language: str
     narrative: str
     channel: str = Channel.WEB
-    urgency: str = Urgency.P3
+    # None: the most urgent default of the categories (P3 without any).
+    urgency: str | None = None
     categories: list[str] = field(default_factory=list)
     prefecture: str | None = None
     industry: str | None = None
@@ -72,12 +73,18 @@ def open_case(data: NewCase) -> tuple[Case, Receipt]:
     ring = crypto.current_ring()
     secret = crypto.random_code(SECRET_LENGTH)
     now = utcnow()
-    urgency = Urgency.P0 if data.in_danger else data.urgency
     categories = (
         db.session.scalars(select(Category).where(Category.code.in_(data.categories))).all()
         if data.categories
         else []
     )
+    if data.in_danger:
+        urgency: str = Urgency.P0
+    elif data.urgency is not None:
+        urgency = data.urgency
+    else:
+        # The most urgent default among the chosen categories.
+        urgency = min((c.default_urgency for c in categories), default=Urgency.P3)
     case = Case(
         data_key=DataKey.create(),
         reference=_new_reference(),

@@ -141,15 +141,12 @@ def _hours(state: dialog.State) -> list[tuple[int, int]] | None:
 def _open_case(
     conversation: Conversation, state: dialog.State, e164: str
 ) -> tuple[Case, case_services.Receipt]:
-    from grievance.intake.web import preset_urgency
-
     may_write = bool(state.may_write)
     case, receipt = case_services.open_case(
         case_services.NewCase(
             language=state.language or "en",
             narrative=state.said,
             channel=conversation.channel,
-            urgency=preset_urgency(state.categories, False),
             categories=state.categories,
             prefecture=state.prefecture,
             # "Never write first": replies wait until the worker writes again.

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from grievance import crypto
 from grievance.cases import services as case_services
 from grievance.cases.contact import ContactWishes
-from grievance.cases.models import Attachment, Case, Category, Consent, ConsentScope, Urgency
+from grievance.cases.models import Attachment, Case, Consent, ConsentScope
 from grievance.extensions import db
 from grievance.intake import zawgyi
 from grievance.intake.models import Conversation
@@ -48,18 +48,6 @@ def to_unicode(text: str, language: str) -> str:
     if language != "my":
         return text
     return zawgyi.to_unicode(text)
-
-
-def preset_urgency(category_codes: list[str], in_danger: bool) -> str:
-    """P0 when in danger; otherwise the most urgent default of the chosen categories."""
-    if in_danger:
-        return Urgency.P0
-    if not category_codes:
-        return Urgency.P3
-    defaults = db.session.scalars(
-        select(Category.default_urgency).where(Category.code.in_(category_codes))
-    ).all()
-    return min(defaults, default=Urgency.P3)
 
 
 def add_attachments(case: Case, files: list[CleanFile], message_id: int | None = None) -> None:
@@ -118,7 +106,6 @@ def submit_report(report: WebReport) -> tuple[Case, case_services.Receipt]:
             language=report.language,
             narrative=narrative,
             channel="web",
-            urgency=preset_urgency(report.categories, report.in_danger),
             categories=report.categories,
             prefecture=report.prefecture,
             industry=report.industry,
