@@ -9,8 +9,8 @@ from flask import Flask
 from PIL import Image
 from playwright.sync_api import Page
 
-from grievance.cases import queries
 from grievance.cases import services as case_services
+from grievance.cases.queue import QueueFilters, queue_page
 from grievance.i18n import BY_CODE, LANGUAGES
 from tests.browser.conftest import NewPage, staff_login, watch
 
@@ -96,7 +96,7 @@ def test_caseworker_logs_in_with_password_and_code_and_sees_the_queue(
     assert urlsplit(page.url).path == "/staff/queue"
     assert page.locator("header").get_by_text("Aiko (demo)").is_visible()
     with live_app.app_context():
-        open_cases = queries.queue_page()
+        open_cases = queue_page(QueueFilters()).rows
         expected = [case.reference for case in open_cases]
         most_urgent = open_cases[0].urgency
     rows = page.locator("table.queue tbody tr")
