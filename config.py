@@ -110,6 +110,10 @@ class Config:
     STAFF_LOCKOUT = timedelta(minutes=15)
 
     RETENTION_DAYS = int(os.environ.get("GRIEVANCE_RETENTION_DAYS", "730"))
+    # Reports: a computed report is reused by a web process for this long;
+    # the roll-up behind every report is recomputed this often.
+    REPORTS_CACHE_SECONDS = float(os.environ.get("REPORTS_CACHE_SECONDS", "60"))
+    REPORTS_ROLLUP_SECONDS = float(os.environ.get("REPORTS_ROLLUP_SECONDS", "300"))
     HSTS = False
     ALLOW_DEMO_CODES = False
     SEED_DEMO_ALLOWED = True
@@ -158,6 +162,9 @@ class TestingConfig(Config):
     # Cheap argon2 parameters keep the suite fast; production uses the defaults.
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 1024
+    # Every report straight from the cases, so a test sees what it just wrote.
+    REPORTS_CACHE_SECONDS = 0.0
+    REPORTS_ROLLUP_SECONDS = 0.0
 
 
 class ProductionConfig(Config):

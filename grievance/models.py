@@ -28,4 +28,5 @@ from grievance.cases.workspace_models import CaseParty, CaseReminder  # noqa: F4
 from grievance.datakeys import DataKey  # noqa: F401
 from grievance.intake.models import Conversation, InboundMessage  # noqa: F401
 from grievance.notify.models import ContactRule, OutboundMessage  # noqa: F401
+from grievance.reports.models import ReportRollup, ReportRollupRun  # noqa: F401
 from grievance.staff.models import StaffUser  # noqa: F401

@@ -197,6 +197,9 @@ class Case(SealedRow, db.Model):
         Index("ix_cases_queue", "status", "urgency", "due_at", "id"),
         Index("ix_cases_open_order", "urgency", "due_at", "id"),
         Index("ix_cases_created", "created_at"),
+        # Repeat employers: names grouped in index order, the period read
+        # from the same index, never from the wide case rows.
+        Index("ix_cases_employer_created", "employer_key", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -219,7 +222,7 @@ class Case(SealedRow, db.Model):
     unread_count: Mapped[int] = mapped_column(Integer, default=0)
     # Normalised keyed hash of the employer's name: counts repeat employers
     # without decrypting anything.
-    employer_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    employer_key: Mapped[str | None] = mapped_column(String(64))
     outcome: Mapped[str | None] = mapped_column(String(32))
     outcome_amount_yen: Mapped[int | None] = mapped_column(Integer)
     closure_reason: Mapped[str | None] = mapped_column(String(32))

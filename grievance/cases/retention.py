@@ -48,6 +48,7 @@ from grievance.cases.deadlines import JST
 from grievance.cases.models import AggregateCount, Case, CaseStatus
 from grievance.datakeys import DataKey, utcnow
 from grievance.extensions import commit, db
+from grievance.reports import rollup
 
 log = logging.getLogger(__name__)
 
@@ -211,6 +212,9 @@ def purge_cases(ids: Sequence[int], *, now: datetime | None = None) -> int:
         # Overwrite deleted content instead of leaving it in free pages.
         db.session.execute(text("PRAGMA secure_delete = ON"))
     fold_into_aggregates(ids, now)
+    # The roll-up still counts these cases as live; until it is recomputed
+    # no report may add it to the counts folded just now.
+    rollup.mark_stale()
     owned = owned_rows(ids)
     case_keys = set(
         db.session.scalars(
@@ -262,6 +266,8 @@ def purge_expired(
         done += count
         if progress is not None:
             progress(count)
+    if done:
+        rollup.refresh(now)
     _truncate_sqlite_log()
     return done
 

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from grievance.cases.aggregates import BY_NAME
-from grievance.datakeys import utcnow
-from grievance.reports import suppression
+from grievance.reports import rollup, suppression
 from grievance.reports.labels import ordered
 from grievance.reports.period import Period, quarter_label
 from grievance.reports.queries import REPORT_DIMENSIONS, CountTable, cached, collect_counts
@@ -62,7 +61,8 @@ def published_cells(table: CountTable, dimension: str) -> list[tuple[str, str]]:
 
 def csv_rows(period: Period, granularity: str, now: datetime | None = None) -> list[list[str]]:
     """The export as rows: period, dimension, value (a code), count or "<5"."""
-    table = collect_counts(period, now or utcnow(), by_month=True)
+    rollup.ensure_fresh(now)
+    table = collect_counts(period, by_month=True)
     rows: list[list[str]] = [list(CSV_HEADER)]
     for label, part in regroup(table, period, granularity).items():
         total = part.dimension("total").get("all", 0)
@@ -111,7 +111,8 @@ def public_stats(now: datetime | None = None) -> PublicStats:
 
 
 def _public_stats(period: Period, now: datetime | None) -> PublicStats:
-    table = collect_counts(period, now or utcnow(), by_month=True, dimensions=PUBLIC_DIMENSIONS)
+    rollup.ensure_fresh(now)
+    table = collect_counts(period, by_month=True, dimensions=PUBLIC_DIMENSIONS)
     parts = regroup(table, period, "quarter")
     quarters = list(parts)
     totals = [suppression.cell(p.dimension("total").get("all", 0)) for p in parts.values()]

@@ -1,40 +1,32 @@
 """The numbers behind the reports, computed in SQL.
 
-Counts add two sources: live cases grouped by the expressions of
-`grievance.cases.aggregates`, and the `AggregateCount` rows that purged
+Counts add two sources: live cases, counted by month ahead of time in the
+roll-up (`grievance.reports.rollup`, by the expressions of
+`grievance.cases.aggregates`), and the `AggregateCount` rows that purged
 cases left behind, so a report over a period says the same before and after
-a purge. Durations (time to acknowledge, to respond, to resolve) are medians
-and 90th percentiles computed by the database: `percentile_cont` on
-PostgreSQL, and on SQLite the same interpolation over a window-numbered,
-SQL-sorted column (two rows come back, never the cases).
+a purge. Durations (time to acknowledge, to respond, to resolve) come from
+the roll-up's histograms. Repeat names and the open cases of the moment are
+asked of the cases themselves: one indexed query each.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, TypeVar
 
 from flask import Flask, current_app
 from sqlalchemy import (
     ColumnElement,
-    Integer,
-    and_,
-    case,
-    cast,
-    exists,
+    Select,
     func,
     literal_column,
-    or_,
     select,
-    text,
-    tuple_,
     type_coerce,
     union_all,
 )
@@ -42,21 +34,16 @@ from sqlalchemy import (
 from grievance.cases.aggregates import (
     BY_NAME,
     DURATION_BUCKETS,
+    EMPLOYER_KEY_CHARS,
     INTERMEDIARY_ROLES,
     LAST_BUCKET,
-    LEGAL_PARTNER_KINDS,
-    LEGAL_PARTNER_TYPES,
-    TAKEN_UP,
     count_statement,
     dialect_name,
-    hours_between,
-    joint_statement,
-    month_of,
 )
-from grievance.cases.models import AggregateCount, Case, CaseClock, Partner, Referral
-from grievance.cases.workspace_models import OPEN_SQL
+from grievance.cases.models import AggregateCount, Case
 from grievance.datakeys import as_utc, utcnow
 from grievance.extensions import db
+from grievance.reports import rollup
 from grievance.reports.period import Period
 
 # The dimensions a report shows, in the order of the page and the export.
@@ -84,7 +71,6 @@ REPORT_DIMENSIONS: tuple[str, ...] = (
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-UPDATE_WINDOW = timedelta(days=14)
 REPEAT_THRESHOLD = 2
 TOP_REPEATS = 10
 
@@ -136,15 +122,6 @@ class ReportData:
 
 # -- counts ------------------------------------------------------------------------
 
-# Dimensions counted together in one scan each (see `joint_statement`): the
-# product of their codes stays small, and six scans replace twenty.
-JOINT_GROUPS: tuple[tuple[str, ...], ...] = (
-    ("total", "language", "channel", "urgency"),
-    ("prefecture", "residence"),
-    ("outcome", "closure", "solved", "felt_safe", "recommend", "dialogue"),
-    ("ack_deadline", "gag_clause", "conflict_checked"),
-    ("ack_time", "first_response_time", "resolve_time"),
-)
 ALL = "all"
 # On SQLite, a period covering more than this share of the cases' time span
 # is read by a plain scan: walking the created_at index would fetch nearly
@@ -198,44 +175,33 @@ def case_filter(period: Period, now: datetime) -> list[ColumnElement[bool]]:
 
 def collect_counts(
     period: Period,
-    now: datetime | None = None,
     *,
     by_month: bool = False,
     dimensions: tuple[str, ...] = REPORT_DIMENSIONS,
-    skip_live: frozenset[str] = frozenset(),
 ) -> CountTable:
-    """Every count of the period, live and purged, in a handful of scans.
+    """Every count of the period: live cases from the roll-up, purged ones
+    from the kept counts. The caller makes sure the roll-up is usable
+    (`rollup.ensure_fresh`).
 
     "total" is always kept per month (the chart of cases by month); the
     other dimensions per month only when `by_month`, else under "all".
-    Dimensions in `skip_live` get only their purged counts (the caller
-    counts the live cases another way).
     """
-    now = now or utcnow()
-    where = case_filter(period, now)
     table = CountTable()
     wanted = set(dimensions) | {"total"}
-    live = wanted - skip_live
-    for group in JOINT_GROUPS:
-        names = [name for name in group if name in live]
-        if not names:
-            continue
-        monthly = by_month or "total" in names
-        stmt = joint_statement([BY_NAME[name] for name in names], where, now, by_month=monthly)
-        for row in db.session.execute(stmt):
-            month = row[0] if monthly else ALL
-            values = row[1:-1] if monthly else row[:-1]
-            n = int(row[-1])
-            for name, value in zip(names, values, strict=True):
-                key = month if (by_month or name == "total") else ALL
-                table.add(key, name, value, n)
-    if "category" in live:
-        stmt = count_statement(BY_NAME["category"], where, now, by_month=by_month)
-        for row in db.session.execute(stmt):
-            month = row[0] if by_month else ALL
-            table.add(month, "category", row[-2], int(row[-1]))
-    if "legal_advice" in live:
-        _legal_advice(table, where, by_month=by_month)
+    counted = wanted - set(rollup.DURATIONS)
+    first, last = period.first_month, period.last_month
+    for month, dimension, value, n in rollup.read_counts(
+        first, last, counted - {"total"}, by_month=by_month
+    ):
+        table.add(month, dimension, value, n)
+    for month, dimension, value, n in rollup.read_counts(first, last, {"total"}, by_month=True):
+        table.add(month, dimension, value, n)
+    timed = wanted & set(rollup.DURATIONS)
+    if timed:
+        for month, dimension, value, n in rollup.read_counts(
+            first, last, {rollup.HISTOGRAM + name for name in timed}, by_month=by_month
+        ):
+            table.add(month, dimension.removeprefix(rollup.HISTOGRAM), band(int(value)), n)
     kept = select(
         AggregateCount.period, AggregateCount.dimension, AggregateCount.value, AggregateCount.count
     ).where(*period.aggregate_filter(), AggregateCount.dimension.in_(wanted))
@@ -245,35 +211,16 @@ def collect_counts(
     return table
 
 
-def _legal_advice(table: CountTable, where: list[ColumnElement[bool]], *, by_month: bool) -> None:
-    """ "yes" from the few referrals, "no" as the rest: the same counts as the
-    `legal_advice` dimension (which purge uses), without a lookup per case."""
-    month = month_of(Case.created_at).label("period")
-    taken = (
-        select(Case.id.label("case_id"), month)
-        .join(Referral, Referral.case_id == Case.id)
-        .join(Partner, Partner.id == Referral.partner_id)
-        .where(
-            *where,
-            Referral.status.in_(TAKEN_UP),
-            or_(Partner.kind.in_(LEGAL_PARTNER_KINDS), Partner.type_code.in_(LEGAL_PARTNER_TYPES)),
-        )
-        .distinct()
-        .subquery()
-    )
-    yes: dict[str, int] = defaultdict(int)
-    for label, n in db.session.execute(
-        select(taken.c.period, func.count()).group_by(taken.c.period)
-    ):
-        yes[label if by_month else ALL] += int(n)
-    totals = (
-        {m: table.dimension("total", m).get("all", 0) for m in table.periods()}
-        if by_month
-        else {ALL: sum(table.dimension("total").values())}
-    )
-    for key, total in totals.items():
-        table.add(key, "legal_advice", "yes", yes.get(key, 0))
-        table.add(key, "legal_advice", "no", total - yes.get(key, 0))
+def band(start: int) -> str:
+    """The duration band of the statistics ("lt_1d"...) of a histogram bucket.
+
+    Exact: every band edge is a bucket edge (see `grievance.reports.rollup`).
+    """
+    hours = start / 10
+    for edge, code in DURATION_BUCKETS:
+        if hours < edge:
+            return code
+    return LAST_BUCKET
 
 
 def monthly_totals(period: Period, table: CountTable) -> list[tuple[str, int]]:
@@ -284,129 +231,21 @@ def monthly_totals(period: Period, table: CountTable) -> list[tuple[str, int]]:
 # -- durations ---------------------------------------------------------------------
 
 
-def _interpolate(values: dict[int, float], position: float) -> float | None:
-    low, high = math.floor(position), math.ceil(position)
-    if low not in values or high not in values:
-        return None
-    return values[low] + (values[high] - values[low]) * (position - low)
-
-
-def hour_histogram(
-    expression: ColumnElement[float], where: list[ColumnElement[bool]]
-) -> list[tuple[int, int]]:
-    """(whole hours, cases) in hour order; hours truncate toward zero, so the
-    groups are disjoint and ordered like the values themselves."""
-    hour = cast(expression, Integer)
-    rows = db.session.execute(
-        select(hour, func.count())
-        .where(*where, expression.is_not(None))
-        .group_by(hour)
-        .order_by(hour)
-    )
-    return [(int(h), int(n)) for h, n in rows]
-
-
-def buckets_from_hours(histogram: list[tuple[int, int]]) -> dict[str, int]:
-    """Whole-hour counts summed into the duration buckets of the statistics.
-
-    Exact: every bucket edge is a whole number of hours, so `hours < edge`
-    and `truncated hours < edge` agree for every case.
-    """
-    counts: dict[str, int] = defaultdict(int)
-    for hour, n in histogram:
-        for edge, code in DURATION_BUCKETS:
-            if hour < edge:
-                counts[code] += n
-                break
-        else:
-            counts[LAST_BUCKET] += n
-    return dict(counts)
-
-
-def percentiles(
-    expression: ColumnElement[float],
-    where: list[ColumnElement[bool]],
-    quantiles: tuple[float, ...] = (0.5, 0.9),
-    histogram: list[tuple[int, int]] | None = None,
-) -> tuple[int, list[float | None]]:
-    """(count, [value at each quantile]) of `expression` over rows matching `where`.
-
-    Linear interpolation between the closest ranks, as `percentile_cont`
-    does, so both databases give the same answer. SQLite has no ordered-set
-    aggregates, so there it never sorts every row: the whole-hour histogram
-    tells which hours hold the wanted ranks, and only the rows of those few
-    hours are sorted.
-    """
-    where = [*where, expression.is_not(None)]
-    if dialect_name() == "postgresql":
-        row = db.session.execute(
-            select(
-                func.count(),
-                *(func.percentile_cont(q).within_group(expression) for q in quantiles),
-            ).where(*where)
-        ).one()
-        return int(row[0]), [None if v is None else float(v) for v in row[1:]]
-    hour = cast(expression, Integer)
-    if histogram is None:
-        histogram = hour_histogram(expression, where)
-    n = sum(count for _, count in histogram)
-    if n == 0:
-        return 0, [None for _ in quantiles]
-    positions = [q * (n - 1) for q in quantiles]
-    ranks = sorted({r for p in positions for r in (math.floor(p), math.ceil(p))})
-    # rank -> (bucket, rank within the bucket)
-    wanted: dict[int, tuple[int, int]] = {}
-    seen = 0
-    for bucket, count in histogram:
-        for rank in ranks:
-            if seen <= rank < seen + count:
-                wanted[rank] = (bucket, rank - seen)
-        seen += count
-    buckets = sorted({b for b, _ in wanted.values()})
-    numbered = (
-        select(
-            hour.label("bucket"),
-            expression.label("v"),
-            func.row_number().over(partition_by=hour, order_by=expression).label("rn"),
-        )
-        .where(*where, hour.in_(buckets))
-        .subquery()
-    )
-    found = {
-        (int(b), int(rn) - 1): float(v)
-        for b, rn, v in db.session.execute(
-            select(numbered.c.bucket, numbered.c.rn, numbered.c.v).where(
-                tuple_(numbered.c.bucket, numbered.c.rn).in_(
-                    [(b, i + 1) for b, i in wanted.values()]
-                )
-            )
-        )
-    }
-    values = {rank: found[spot] for rank, spot in wanted.items() if spot in found}
-    return n, [_interpolate(values, p) for p in positions]
-
-
-DURATIONS = {
-    "ack_time": lambda: hours_between(Case.acknowledged_at, Case.created_at),
-    "first_response_time": lambda: hours_between(Case.first_response_at, Case.created_at),
-    "resolve_time": lambda: hours_between(Case.resolved_at, Case.created_at),
-}
-
-
-def durations(period: Period, now: datetime | None = None) -> dict[str, Duration]:
-    """Median and 90th percentile per duration, over the period's live cases.
-
-    Purged cases keep only their duration bucket (see the `*_time`
-    dimensions), which the distribution tables include.
-    """
-    where = case_filter(period, now or utcnow())
+def durations(period: Period) -> dict[str, Duration]:
+    """Median and 90th percentile per duration, over the period's live cases,
+    from the roll-up's histograms (see `grievance.reports.rollup` for the
+    precision). Purged cases keep only their duration band, which the
+    distribution tables include."""
     result = {}
-    for name, make in DURATIONS.items():
-        expression = make()
-        histogram = hour_histogram(expression, where)
-        n, (median, p90) = percentiles(expression, where, histogram=histogram)
+    for name, buckets in rollup.read_histograms(period.first_month, period.last_month).items():
+        bands: dict[str, int] = defaultdict(int)
+        for bucket in buckets:
+            bands[band(bucket.start)] += bucket.count
         result[name] = Duration(
-            count=n, median=median, p90=p90, buckets=buckets_from_hours(histogram)
+            count=sum(b.count for b in buckets),
+            median=rollup.quantile(buckets, 0.5),
+            p90=rollup.quantile(buckets, 0.9),
+            buckets=dict(bands),
         )
     return result
 
@@ -422,7 +261,10 @@ REPEAT_DIMENSIONS: tuple[str, ...] = (
 def repeats(period: Period, dimension: str, now: datetime | None = None) -> Repeats:
     """Names (by keyed hash only) in two or more cases of the period, live and purged."""
     now = now or utcnow()
-    live = count_statement(BY_NAME[dimension], case_filter(period, now), now)
+    if dimension == "employer":
+        live = _employer_counts(period, now)
+    else:
+        live = count_statement(BY_NAME[dimension], case_filter(period, now), now)
     kept = (
         select(AggregateCount.value.label("value"), func.sum(AggregateCount.count).label("n"))
         .where(*period.aggregate_filter(), AggregateCount.dimension == dimension)
@@ -437,44 +279,54 @@ def repeats(period: Period, dimension: str, now: datetime | None = None) -> Repe
         .having(total >= REPEAT_THRESHOLD)
         .subquery()
     )
-    names, cases = db.session.execute(
-        select(func.count(), func.coalesce(func.sum(repeated.c.n), 0))
-    ).one()
-    top = [
-        (str(k), int(n))
-        for k, n in db.session.execute(
-            select(repeated.c.k, repeated.c.n)
-            .order_by(repeated.c.n.desc(), repeated.c.k)
-            .limit(TOP_REPEATS)
+    # One pass: the window totals cover every repeated name, the LIMIT only
+    # the rows that come back.
+    rows = db.session.execute(
+        select(
+            repeated.c.k,
+            repeated.c.n,
+            func.count().over().label("names"),
+            func.sum(repeated.c.n).over().label("cases"),
         )
-    ]
-    return Repeats(names=int(names or 0), cases=int(cases or 0), top=top)
+        .order_by(repeated.c.n.desc(), repeated.c.k)
+        .limit(TOP_REPEATS)
+    ).all()
+    names = int(rows[0].names) if rows else 0
+    cases = int(rows[0].cases) if rows else 0
+    top = [(str(row.k), int(row.n)) for row in rows]
+    return Repeats(names=names, cases=cases, top=top)
+
+
+def _employer_counts(period: Period, now: datetime) -> Select[Any]:
+    """(value, n) of the `employer` dimension over the period's cases, grouped
+    by the whole key first so the database walks ix_cases_employer_created in
+    order instead of sorting the cases (the value keeps the key's prefix)."""
+    by_key = (
+        select(Case.employer_key.label("k"), func.count().label("n"))
+        .where(Case.employer_key.is_not(None), *case_filter(period, now))
+        .group_by(Case.employer_key)
+        .subquery()
+    )
+    value = func.substr(by_key.c.k, 1, EMPLOYER_KEY_CHARS)
+    return select(value.label("value"), by_key.c.n.label("n"))
 
 
 # -- the present ---------------------------------------------------------------------
 
 
-def snapshot(now: datetime | None = None) -> Snapshot:
-    """Open cases: how many, how many heard from us in 14 days, how many overdue.
-
-    Overdue means a next action is late: the acknowledgement deadline passed
-    without an acknowledgement, or an open deadline on the case (a statutory
-    or follow-up clock) passed.
-    """
-    now = now or utcnow()
-    late_clock = exists().where(
-        CaseClock.case_id == Case.id, CaseClock.done_at.is_(None), CaseClock.due_at < now
+def snapshot() -> Snapshot:
+    """Open cases when the roll-up was computed (see `rollup.open_case_counts`)."""
+    counts = dict(
+        (value, n)
+        for _, _, value, n in rollup.read_counts(
+            rollup.PRESENT, rollup.PRESENT, {rollup.SNAPSHOT}, by_month=True
+        )
     )
-    overdue = or_(and_(Case.acknowledged_at.is_(None), Case.due_at < now), late_clock)
-    recent = Case.last_update_to_worker_at >= now - UPDATE_WINDOW
-    row = db.session.execute(
-        select(
-            func.count(),
-            func.coalesce(func.sum(case((recent, 1), else_=0)), 0),
-            func.coalesce(func.sum(case((overdue, 1), else_=0)), 0),
-        ).where(text(OPEN_SQL))
-    ).one()
-    return Snapshot(open_cases=int(row[0]), updated_recently=int(row[1]), overdue=int(row[2]))
+    return Snapshot(
+        open_cases=counts.get("open", 0),
+        updated_recently=counts.get("updated_recently", 0),
+        overdue=counts.get("overdue", 0),
+    )
 
 
 # -- everything a report page needs, computed once and reused --------------------------
@@ -487,30 +339,25 @@ STALE_FACTOR = 10
 
 
 def _cache_seconds() -> float:
-    default = 0 if current_app.testing else 60
-    return float(current_app.config.get("REPORTS_CACHE_SECONDS", default))
+    return float(current_app.config["REPORTS_CACHE_SECONDS"])
 
 
 def build_report(period: Period, now: datetime | None = None) -> ReportData:
-    """Every number of the report page for `period`, straight from the database."""
+    """Every number of the report page for `period`: the roll-up's counts
+    and histograms, and the few live queries (repeats, open cases now)."""
     now = now or utcnow()
-    times = durations(period, now)
-    # The duration buckets of live cases come with the hour histograms
-    # the percentiles need anyway: one scan fewer.
-    table = collect_counts(period, now, skip_live=frozenset(times))
-    for name, duration in times.items():
-        for value, n in duration.buckets.items():
-            table.add(ALL, name, value, n)
+    computed = rollup.ensure_fresh(now)
+    table = collect_counts(period)
     months = monthly_totals(period, table)
     return ReportData(
         period=period,
-        generated_at=now,
+        generated_at=computed,
         months=months,
         total=sum(n for _, n in months),
         dimensions={name: table.dimension(name) for name in REPORT_DIMENSIONS},
-        durations=times,
+        durations=durations(period),
         repeats={name: repeats(period, name, now) for name in REPEAT_DIMENSIONS},
-        snapshot=snapshot(now),
+        snapshot=snapshot(),
     )
 
 

@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Response, abort, render_template, request
+from flask.blueprints import BlueprintSetupState
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from grievance.cases import audit, settings
 from grievance.extensions import commit
-from grievance.reports import charts, export, labels, queries
+from grievance.reports import charts, export, labels, queries, rollup
 from grievance.reports.indicators import indicators
 from grievance.reports.period import Period
 from grievance.staff.auth import require_role
@@ -26,6 +27,16 @@ from grievance.staff.views import use_staff_language
 
 bp = Blueprint("reports", __name__)
 bp.before_request(use_staff_language)
+
+
+@bp.record_once
+def _register_periodic(state: BlueprintSetupState) -> None:
+    # The roll-up every report reads is refreshed with the other periodic
+    # work (see `grievance.reports.rollup`).
+    state.app.extensions.setdefault("grievance.periodic", {})["report_rollup"] = (
+        rollup.periodic_task
+    )
+
 
 REPORT_STAFF = (Role.ADMIN, Role.CASEWORKER)
 

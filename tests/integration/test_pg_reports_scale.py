@@ -15,5 +15,6 @@ def app_overrides() -> dict[str, Any]:
     return {
         "SQLALCHEMY_DATABASE_URI": PG_URL,
         "SQLALCHEMY_ENGINE_OPTIONS": {},
-        "REPORTS_CACHE_SECONDS": 60,
+        "REPORTS_CACHE_SECONDS": 0,
+        "REPORTS_ROLLUP_SECONDS": 300,
     }

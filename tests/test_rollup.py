@@ -1,0 +1,112 @@
+"""The roll-up the reports read: histogram precision, freshness, and purges
+that never count a case twice."""
+
+from __future__ import annotations
+
+import statistics
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from grievance.cases import retention
+from grievance.datakeys import utcnow
+from grievance.extensions import commit
+from grievance.notify.jobs import run_periodic
+from grievance.reports import queries, rollup
+from grievance.reports.period import Period
+from tests.conftest import make_case
+
+
+@pytest.fixture
+def app_overrides() -> dict[str, Any]:
+    # As in production: reports read the roll-up the periodic task leaves.
+    return {"REPORTS_ROLLUP_SECONDS": 300}
+
+
+def acknowledged_after(hours: float, *, days_ago: int = 20) -> None:
+    case, _ = make_case(narrative="Wages unpaid.")
+    opened = utcnow() - timedelta(days=days_ago)
+    case.created_at = opened
+    case.acknowledged_at = opened + timedelta(hours=hours)
+    commit()
+
+
+@pytest.mark.parametrize("low", [3.0, 30.0, 200.0, 1000.0])
+def test_percentiles_within_one_bucket_of_the_truth(app: Flask, low: float) -> None:
+    """Many durations in few buckets: the histogram's percentiles stay within
+    one bucket width (a tenth of an hour below 48 h, an hour below 30 days,
+    a day beyond) of the exact ones."""
+    width = rollup.bucket_width(int(low * 10)) / 10
+    hours = [low + i * width * 0.37 for i in range(40)]
+    with app.app_context():
+        for h in hours:
+            acknowledged_after(h, days_ago=60)
+        rollup.refresh()
+        ack = queries.durations(Period.ending(months=12))["ack_time"]
+    exact = statistics.quantiles(hours, n=10, method="inclusive")
+    assert ack.count == len(hours)
+    assert ack.median == pytest.approx(statistics.median(hours), abs=width)
+    assert ack.p90 == pytest.approx(exact[8], abs=width)
+
+
+def test_bucket_edges_fall_on_every_band_edge() -> None:
+    """Each duration band of the statistics starts where a bucket starts, so
+    the band counts read from the histogram are exact."""
+    for edge, _ in queries.DURATION_BUCKETS:
+        tenths = int(edge * 10)
+        below = tenths - 1
+        start_below = below - below % rollup.bucket_width(below)
+        assert start_below + rollup.bucket_width(start_below) == tenths, edge
+
+
+def test_reports_read_the_rollup_until_the_task_runs(app: Flask) -> None:
+    now = utcnow()
+    period = Period.ending(now)
+    with app.app_context():
+        make_case(narrative="First case.")
+        assert run_periodic()["report_rollup"] > 0
+        first = queries.build_report(period)
+        assert first.total == 1 and first.snapshot.open_cases == 1
+        make_case(narrative="Second case.")
+        # Fresh enough: the task leaves it, and reports keep the old numbers.
+        assert run_periodic()["report_rollup"] == 0
+        assert queries.build_report(period).total == 1
+        # A period later the task recomputes it.
+        rollup.refresh(utcnow() - timedelta(seconds=301))
+        assert run_periodic()["report_rollup"] > 0
+        assert queries.build_report(period).total == 2
+
+
+def test_a_report_recomputes_a_rollup_the_task_has_left_behind(app: Flask) -> None:
+    with app.app_context():
+        make_case(narrative="A case.")
+        rollup.refresh(utcnow() - timedelta(hours=1))  # 12 periods ago
+        make_case(narrative="Another.")
+        data = queries.build_report(Period.ending())
+        assert data.total == 2
+        assert (utcnow() - data.generated_at).total_seconds() < 60
+
+
+def test_a_purge_never_counts_a_case_twice(app: Flask) -> None:
+    """Between a purge's batches the roll-up still counts the purged cases as
+    live while their kept counts already exist: it is marked stale in the
+    same transaction, and recomputed when the purge ends."""
+    with app.app_context():
+        cases = [make_case(narrative=f"Case {i}.")[0] for i in range(3)]
+        rollup.refresh()
+        period = Period.ending(months=120)
+        assert queries.build_report(period).total == 3
+        retention.purge_cases([cases[0].id])
+        commit()
+        assert rollup.computed_at() is None
+        assert queries.build_report(period).total == 3
+        closed = utcnow() - timedelta(days=2000)
+        for case in cases[1:]:
+            case.status, case.closed_at = "closed", closed
+        commit()
+        assert retention.purge_expired() == 2
+        assert rollup.computed_at() is not None
+        data = queries.build_report(period)
+        assert data.total == 3 and data.snapshot.open_cases == 0
