@@ -201,6 +201,14 @@ def insert_cases_in_sql(n: int, *, months: int = 24, employers: int = 20_000) ->
     db.session.execute(
         text(f"{with_clause}INSERT INTO case_categories (case_id, category_code) {categories}")
     )
+    if dialect == "postgresql":
+        # The ids were given explicitly: move the sequence past them, so
+        # cases opened afterwards get new ones.
+        db.session.execute(
+            text(
+                "SELECT setval(pg_get_serial_sequence('cases', 'id'), (SELECT max(id) FROM cases))"
+            )
+        )
     db.session.commit()
 
 
