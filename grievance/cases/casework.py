@@ -10,10 +10,11 @@ role).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from grievance.cases import audit, messaging, workflow
 from grievance.cases.deadlines import due_at
@@ -200,8 +201,45 @@ def add_note(actor: StaffUser, case: Case, body: str) -> Message:
     return note
 
 
-def thread(case: Case) -> list[Message]:
-    """Messages and notes of a case, oldest first."""
-    return list(
-        db.session.scalars(select(Message).where(Message.case_id == case.id).order_by(Message.id))
+# Messages shown at once on the case page; older ones are a link away.
+THREAD_PAGE = 30
+
+
+@dataclass(frozen=True)
+class ThreadPage:
+    """Up to THREAD_PAGE messages and notes, oldest first; `earlier` is the
+    id to ask for the page before (None: these are the first), and `total`
+    counts every message of the case."""
+
+    messages: list[Message]
+    earlier: int | None
+    total: int
+    latest: bool
+
+
+def thread(case: Case, before: int | None = None, size: int = THREAD_PAGE) -> ThreadPage:
+    """The latest messages of a case, or those just before message id `before`.
+
+    A case can gather hundreds of messages over months; the page reads (and
+    decrypts) only the newest, walking the (case_id, id) index backwards,
+    then turns them the reading way round.
+    """
+    query = select(Message).where(Message.case_id == case.id)
+    if before is not None:
+        query = query.where(Message.id < before)
+    rows = list(db.session.scalars(query.order_by(Message.id.desc()).limit(size + 1)))
+    more = len(rows) > size
+    rows = rows[:size]
+    rows.reverse()
+    total = int(
+        db.session.scalar(
+            select(func.count()).select_from(Message).where(Message.case_id == case.id)
+        )
+        or 0
+    )
+    return ThreadPage(
+        messages=rows,
+        earlier=rows[0].id if more and rows else None,
+        total=total,
+        latest=before is None,
     )

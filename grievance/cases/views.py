@@ -214,6 +214,7 @@ def case_detail(reference: str) -> Any:
         if picked is not None:
             reply_form.body.data = picked.body
     actions = allowed_actions(case.status, actor_role=actor.role, review_state=case.review_state)
+    thread = casework.thread(case, before=request.args.get("before", type=int))
     # Resolving needs a coded outcome: the referral panel's resolution form
     # (grievance.cases.referral_views) does it, not a bare button.
     actions = [a for a in actions if a != Action.RESOLVE]
@@ -229,9 +230,9 @@ def case_detail(reference: str) -> Any:
         wishes=ContactWishes.from_json(case.contact),
         contact_state=messaging.contact_state(case),
         language=i18n.BY_CODE.get(case.language),
-        thread=casework.thread(case),
+        thread=thread,
         staff_names=work_queue.staff_labels(
-            {m.author_staff_id for m in case.messages if m.author_staff_id}
+            {m.author_staff_id for m in thread.messages if m.author_staff_id}
             | ({case.assignee_id} if case.assignee_id else set())
         ),
         events=timeline.timeline(case.id, include_views=request.args.get("views") == "1"),

@@ -482,3 +482,41 @@ def test_overdue_cases_are_marked(app: Flask, client: FlaskClient, caseworker: i
         commit()
     html = client.get("/staff/queue").data.decode()
     assert 'class="urgency-P1 overdue"' in html and "Overdue" in html
+
+
+def test_a_long_thread_shows_the_latest_page_and_links_to_earlier_ones(
+    app: Flask, client: FlaskClient, caseworker: int, worker_case: dict[str, Any]
+) -> None:
+    """75 messages: the page reads the newest 30 (oldest of them first), and
+    "Earlier messages" walks back 30 at a time to the first one."""
+    with app.app_context():
+        case = db.session.get(Case, worker_case["id"])
+        for n in range(75):
+            message = Message(
+                data_key=case.data_key,
+                case_id=case.id,
+                direction="in",
+                channel="sms",
+                author_kind="worker",
+            )
+            message.body = f"Thread message number {n:03d}."
+            db.session.add(message)
+        commit()
+
+    def numbers(html: str) -> list[int]:
+        return [int(n) for n in re.findall(r"Thread message number (\d{3})\.", html)]
+
+    html = page_of(client, worker_case["ref"])
+    assert numbers(html) == list(range(45, 75))
+    assert "30 of 75 shown." in html and "Latest messages" not in html
+    seen: list[int] = numbers(html)
+    while (found := re.search(r'href="([^"]*before=\d+)[^"]*"', html)) is not None:
+        response = client.get(found.group(1).replace("&amp;", "&"))
+        assert response.status_code == 200
+        html = response.data.decode()
+        assert "Latest messages" in html
+        seen = numbers(html) + seen
+    assert seen == list(range(75))
+    # A value that is not a number is ignored: the latest page.
+    response = client.get(f"/staff/cases/{worker_case['ref']}?before=x")
+    assert numbers(response.data.decode()) == list(range(45, 75))
