@@ -212,9 +212,8 @@ def purge_cases(ids: Sequence[int], *, now: datetime | None = None) -> int:
         # Overwrite deleted content instead of leaving it in free pages.
         db.session.execute(text("PRAGMA secure_delete = ON"))
     fold_into_aggregates(ids, now)
-    # The roll-up still counts these cases as live; until it is recomputed
-    # no report may add it to the counts folded just now.
-    rollup.mark_stale()
+    # Out of the live counts as they go into the kept ones.
+    rollup.subtract(ids)
     owned = owned_rows(ids)
     case_keys = set(
         db.session.scalars(

@@ -19,7 +19,8 @@ bands of the statistics falls on a bucket edge, so those counts are exact.
 The roll-up is computed by `refresh` (one transaction: readers see the old
 rows or the new ones), run by the periodic task every
 REPORTS_ROLLUP_SECONDS, at the end of a purge, and by a report that finds
-none, or one far older than the task would leave it.
+none at all. A purge takes each case out of it (`subtract`) in the same
+transaction that folds the case into the kept counts.
 """
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ from __future__ import annotations
 import logging
 import math
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import (
@@ -86,9 +88,6 @@ PRESENT = "now"
 SNAPSHOT = "open_cases"
 UPDATE_WINDOW = timedelta(days=14)
 RUN_ID = 1
-# A report recomputes the roll-up itself when it is older than this many
-# periods of the task (the task is evidently not running).
-SELF_REFRESH_FACTOR = 4
 
 # Histogram buckets, in tenths of an hour: (below this many tenths, width).
 RESOLUTION: tuple[tuple[int, int], ...] = ((480, 1), (7200, 10))
@@ -117,11 +116,16 @@ def bucket_of(hours: ColumnElement[float]) -> ColumnElement[int]:
 # -- computing -------------------------------------------------------------------
 
 
-def _live_rows(now: datetime) -> Iterator[tuple[str, str, str, int, float | None]]:
-    """(month, dimension, value, count, hours) over every live case, in SQL."""
+Row = tuple[str, str, str, int, float | None]
+
+
+def _live_rows(now: datetime, ids: Sequence[int] | None = None) -> Iterator[Row]:
+    """(month, dimension, value, count, hours) over every live case, or over
+    the cases `ids` only, in SQL."""
+    where: list[ColumnElement[bool]] = [] if ids is None else [Case.id.in_(ids)]
     totals: dict[str, int] = defaultdict(int)
     for group in JOINT_GROUPS:
-        stmt = joint_statement([BY_NAME[name] for name in group], [], now, by_month=True)
+        stmt = joint_statement([BY_NAME[name] for name in group], where, now, by_month=True)
         cells: dict[tuple[str, str, str], int] = defaultdict(int)
         for row in db.session.execute(stmt):
             month, values, n = row[0], row[1:-1], int(row[-1])
@@ -132,26 +136,28 @@ def _live_rows(now: datetime) -> Iterator[tuple[str, str, str, int, float | None
                 totals[month] += n
         for (month, name, value), n in cells.items():
             yield month, name, value, n, None
-    category = joint_statement([BY_NAME["category"]], [], now, by_month=True)
+    category = joint_statement([BY_NAME["category"]], where, now, by_month=True)
     for month, value, n in db.session.execute(category):
         if value is not None:
             yield month, "category", str(value), int(n), None
-    yield from _legal_advice(totals)
-    yield from open_case_counts(now)
+    yield from _legal_advice(totals, where)
+    yield from open_case_counts(now, where)
     for name, make in DURATIONS.items():
         hours = make()
         bucket = bucket_of(hours)
         month = month_of(Case.created_at)
         stmt = (
             select(month, bucket, func.count(), func.sum(hours))
-            .where(hours.is_not(None))
+            .where(hours.is_not(None), *where)
             .group_by(month, bucket)
         )
         for period, start, n, total in db.session.execute(stmt):
             yield period, HISTOGRAM + name, str(int(start)), int(n), float(total)
 
 
-def _legal_advice(totals: dict[str, int]) -> Iterator[tuple[str, str, str, int, None]]:
+def _legal_advice(
+    totals: dict[str, int], where: list[ColumnElement[bool]]
+) -> Iterator[tuple[str, str, str, int, None]]:
     """ "yes" from the few referrals taken up by lawyers, "no" as the rest:
     the counts of the `legal_advice` dimension without a lookup per case."""
     month = month_of(Case.created_at).label("period")
@@ -160,6 +166,7 @@ def _legal_advice(totals: dict[str, int]) -> Iterator[tuple[str, str, str, int, 
         .join(Referral, Referral.case_id == Case.id)
         .join(Partner, Partner.id == Referral.partner_id)
         .where(
+            *where,
             Referral.status.in_(TAKEN_UP),
             or_(Partner.kind.in_(LEGAL_PARTNER_KINDS), Partner.type_code.in_(LEGAL_PARTNER_TYPES)),
         )
@@ -179,7 +186,9 @@ def _legal_advice(totals: dict[str, int]) -> Iterator[tuple[str, str, str, int, 
             yield period, "legal_advice", "no", total - yes.get(period, 0), None
 
 
-def open_case_counts(now: datetime) -> Iterator[tuple[str, str, str, int, None]]:
+def open_case_counts(
+    now: datetime, where: list[ColumnElement[bool]]
+) -> Iterator[tuple[str, str, str, int, None]]:
     """Open cases: how many, how many heard from us in 14 days, how many overdue.
 
     Overdue means a next action is late: the acknowledgement deadline passed
@@ -196,31 +205,44 @@ def open_case_counts(now: datetime) -> Iterator[tuple[str, str, str, int, None]]
             func.count(),
             func.coalesce(func.sum(sql_case((recent, 1), else_=0)), 0),
             func.coalesce(func.sum(sql_case((overdue, 1), else_=0)), 0),
-        ).where(text(OPEN_SQL))
+        ).where(text(OPEN_SQL), *where)
     ).one()
     for value, n in zip(("open", "updated_recently", "overdue"), row, strict=True):
         yield PRESENT, SNAPSHOT, value, int(n), None
 
 
+def _locked_run() -> ReportRollupRun | None:
+    """The run row, locked until the transaction ends (PostgreSQL; SQLite has
+    one writer at a time anyway): a refresh and a purge never interleave, so
+    a purged case is never counted both live and kept."""
+    run = db.session.get(ReportRollupRun, RUN_ID, with_for_update=True, populate_existing=True)
+    if run is not None:
+        return run
+    run = ReportRollupRun(id=RUN_ID)
+    db.session.add(run)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # Another process created it this very moment.
+        db.session.rollback()
+        return None
+    return run
+
+
 def refresh(now: datetime | None = None) -> int:
-    """Count every live case again and replace the roll-up; returns its rows."""
+    """Count every live case again and replace the roll-up; returns its rows.
+
+    The lock comes first and the counting after it, in the same transaction,
+    so the counts cannot include a case that a purge removed meanwhile.
+    """
     now = now or utcnow()
+    run = _locked_run()
+    if run is None:
+        return 0
     rows = [
         {"period": p, "dimension": d, "value": v, "count": n, "hours": h}
         for p, d, v, n, h in _live_rows(now)
     ]
-    # The run row is locked first, so two refreshes never interleave
-    # their deletes and inserts (PostgreSQL; SQLite has one writer anyway).
-    run = db.session.get(ReportRollupRun, RUN_ID, with_for_update=True)
-    if run is None:
-        run = ReportRollupRun(id=RUN_ID)
-        db.session.add(run)
-        try:
-            db.session.flush()
-        except IntegrityError:
-            # Another process created it this very moment; it refreshes.
-            db.session.rollback()
-            return 0
     db.session.execute(delete(ReportRollup))
     if rows:
         db.session.execute(insert(ReportRollup), rows)
@@ -229,10 +251,30 @@ def refresh(now: datetime | None = None) -> int:
     return len(rows)
 
 
-def mark_stale() -> None:
-    """Within the caller's transaction: the roll-up no longer matches the cases
-    (a purge moved some into the kept counts), so no report may use it."""
-    db.session.execute(update(ReportRollupRun).values(computed_at=None))
+def subtract(ids: Sequence[int]) -> None:
+    """Within the caller's transaction, before the cases `ids` are purged: take
+    them out of the roll-up, as the kept counts take them in, so no report
+    ever counts them twice.
+
+    Their values are counted as the last refresh would have (same `now`);
+    a case changed since then may leave a cell off by one until the next
+    refresh recomputes everything, a few minutes later.
+    """
+    if not ids:
+        return
+    run = db.session.get(ReportRollupRun, RUN_ID, with_for_update=True, populate_existing=True)
+    if run is None or run.computed_at is None:
+        return
+    stamp = as_utc(run.computed_at)
+    table = ReportRollup.__table__
+    key = (table.c.period, table.c.dimension, table.c.value)
+    for period, dimension, value, n, hours in _live_rows(stamp, ids):
+        match = [c == v for c, v in zip(key, (period, dimension, value), strict=True)]
+        values: dict[str, Any] = {"count": table.c.count - n}
+        if hours is not None:
+            values["hours"] = table.c.hours - hours
+        db.session.execute(update(table).where(*match).values(**values))
+    db.session.execute(delete(table).where(table.c.count <= 0))
 
 
 def _period_seconds() -> float:
@@ -245,14 +287,16 @@ def computed_at() -> datetime | None:
 
 
 def ensure_fresh(now: datetime | None = None) -> datetime:
-    """The roll-up's time, after computing it when there is none usable.
+    """The roll-up's time, after computing it if there is none yet.
 
-    With REPORTS_ROLLUP_SECONDS at 0 (the tests), every report recomputes it.
+    An existing roll-up is served however old (the page says when it was
+    computed): recounting a million cases inside a page view would take
+    longer than any browser waits. With REPORTS_ROLLUP_SECONDS at 0 (the
+    tests) every report recomputes it.
     """
     now = now or utcnow()
-    period = _period_seconds()
     stamp = computed_at()
-    if stamp is None or period <= 0 or (now - stamp).total_seconds() > period * SELF_REFRESH_FACTOR:
+    if stamp is None or _period_seconds() <= 0:
         refresh(now)
         return now
     return stamp
