@@ -17,6 +17,7 @@ from flask import Flask, abort, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
 from grievance.extensions import db, login_manager
+from grievance.i18n import STAFF_LANGUAGES
 from grievance.staff.models import StaffUser
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -37,12 +38,20 @@ def load_user(user_key: str) -> StaffUser | None:
 
 
 def start_session(user: StaffUser) -> None:
-    """Both factors passed: a fresh session (no fixation), then log in."""
+    """Both factors passed: a fresh session (no fixation), then log in.
+
+    The pages then speak the account's language; an account without one
+    takes the language chosen on the login page, if any.
+    """
+    chosen = session.get("staff_lang")
     session.clear()
     login_user(user, remember=False)
     now = int(time.time())
     session["auth_at"] = now
     session["seen_at"] = now
+    language = user.language if user.language in STAFF_LANGUAGES else chosen
+    if language in STAFF_LANGUAGES:
+        session["staff_lang"] = language
 
 
 def end_session() -> None:

@@ -39,6 +39,8 @@ class StaffUser(SealedRow, UserMixin, db.Model):
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
     on_call: Mapped[bool] = mapped_column(Boolean, default=False)
     display_name: Mapped[str] = mapped_column(String(80), default="")
+    # ja or en: the language of the staff pages, kept across logins and devices.
+    language: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     totp_secret_ct: Mapped[bytes | None] = mapped_column(EncryptedBytes)

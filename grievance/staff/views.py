@@ -148,6 +148,10 @@ def language() -> Any:
     if not form.validate_on_submit() or chosen not in STAFF_LANGUAGES:
         abort(400)
     session["staff_lang"] = chosen
+    if current_user.is_authenticated:
+        # Kept on the account, so the next login on any device speaks it too.
+        current_user.language = chosen
+        commit()
     return redirect(
         url_for("staff.login") if not current_user.is_authenticated else home_for(current_user)
     )

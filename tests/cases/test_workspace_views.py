@@ -475,6 +475,22 @@ def test_staff_language_is_per_user(client: FlaskClient, caseworker: int) -> Non
     assert '<html lang="en"' in client.get("/staff/queue").data.decode()
 
 
+def test_staff_language_is_kept_on_the_account(
+    app: Flask, client: FlaskClient, auth: AuthActions
+) -> None:
+    """Chosen once, the language follows the account to a new browser, whatever
+    that browser asks for."""
+    with app.app_context():
+        _, secret = make_staff("caseworker", "kenji@example.org")
+    auth.login("kenji@example.org", secret)
+    token = csrf_from(client.get("/staff/queue").data.decode())
+    client.post("/staff/language", data={"csrf_token": token, "lang": "ja"})
+    other = app.test_client()
+    other.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    AuthActions(other, app).login("kenji@example.org", secret)
+    assert '<html lang="ja"' in other.get("/staff/queue").data.decode()
+
+
 def test_overdue_cases_are_marked(app: Flask, client: FlaskClient, caseworker: int) -> None:
     with app.app_context():
         case, _ = make_case(urgency="P1")
