@@ -25,7 +25,6 @@ transaction that folds the case into the kept counts.
 
 from __future__ import annotations
 
-import logging
 import math
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
@@ -67,8 +66,6 @@ from grievance.datakeys import as_utc, utcnow
 from grievance.extensions import db
 from grievance.reports.models import ReportRollup, ReportRollupRun
 
-log = logging.getLogger(__name__)
-
 # Dimensions counted together in one scan each (see `joint_statement`): the
 # product of their codes stays small, so five scans replace twenty.
 JOINT_GROUPS: tuple[tuple[str, ...], ...] = (
@@ -107,7 +104,8 @@ def bucket_of(hours: ColumnElement[float]) -> ColumnElement[int]:
     tenths_float = hours * 10
     if dialect_name() == "postgresql":
         tenths_float = func.floor(tenths_float)
-    # Durations are never negative, so SQLite's truncation is a floor.
+    # SQLite truncates where PostgreSQL floors: the same for every duration
+    # from zero up (a negative one, from clock skew, lands below an hour).
     tenths = cast(tenths_float, Integer)
     whens = [(tenths < below, tenths - tenths % width) for below, width in RESOLUTION]
     return sql_case(*whens, else_=tenths - tenths % WIDEST)
