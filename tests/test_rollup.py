@@ -124,3 +124,15 @@ def test_a_purge_never_counts_a_case_twice(app: Flask) -> None:
         after = queries.build_report(period)
         assert after.total == 3 and after.snapshot.open_cases == 0
         assert after.counts("language") == {"vi": 3}
+
+
+def test_two_workers_refresh_once_per_period(app: Flask) -> None:
+    """Every worker runs the periodic round: the second one to take the lock
+    finds the roll-up just computed and leaves it."""
+    with app.app_context():
+        make_case(narrative="A case.")
+        assert rollup.refresh(unless_younger_than=300) > 0
+        first = rollup.computed_at()
+        assert rollup.refresh(unless_younger_than=300) == 0
+        assert rollup.computed_at() == first
+        assert rollup.refresh() > 0

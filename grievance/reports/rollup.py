@@ -227,8 +227,10 @@ def _locked_run() -> ReportRollupRun | None:
     return run
 
 
-def refresh(now: datetime | None = None) -> int:
-    """Count every live case again and replace the roll-up; returns its rows.
+def refresh(now: datetime | None = None, *, unless_younger_than: float = 0) -> int:
+    """Count every live case again and replace the roll-up; returns its rows
+    (0 when another process refreshed it less than `unless_younger_than`
+    seconds ago: every worker runs the periodic round).
 
     The lock comes first and the counting after it, in the same transaction,
     so the counts cannot include a case that a purge removed meanwhile.
@@ -236,6 +238,13 @@ def refresh(now: datetime | None = None) -> int:
     now = now or utcnow()
     run = _locked_run()
     if run is None:
+        return 0
+    if (
+        unless_younger_than > 0
+        and run.computed_at is not None
+        and (now - as_utc(run.computed_at)).total_seconds() < unless_younger_than
+    ):
+        db.session.rollback()
         return 0
     rows = [
         {"period": p, "dimension": d, "value": v, "count": n, "hours": h}
@@ -307,7 +316,7 @@ def periodic_task() -> int:
     now = utcnow()
     if stamp is not None and (now - stamp).total_seconds() < _period_seconds():
         return 0
-    return refresh(now)
+    return refresh(now, unless_younger_than=_period_seconds())
 
 
 # -- reading ---------------------------------------------------------------------
