@@ -6,6 +6,7 @@ import io
 import re
 from pathlib import Path
 
+import pikepdf
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -56,6 +57,24 @@ def jpeg_with_gps() -> bytes:
     exif[0x8825] = {2: (35.0, 41.0, 22.0), 1: "N"}  # GPS IFD
     out = io.BytesIO()
     img.save(out, "JPEG", exif=exif.tobytes())
+    return out.getvalue()
+
+
+def pdf_with_metadata() -> bytes:
+    """A one-page PDF naming its author in every place a PDF keeps metadata."""
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    with pdf.open_metadata() as meta:
+        meta["dc:creator"] = ["CANARY-AUTHOR xmp"]
+    pdf.docinfo["/Author"] = "CANARY-AUTHOR info"
+    pdf.docinfo["/Producer"] = "CANARY-AUTHOR payroll system"
+    page = pdf.pages[0].obj
+    page["/PieceInfo"] = pikepdf.Dictionary(
+        {"/Payroll": pikepdf.Dictionary({"/Private": pikepdf.String("CANARY-AUTHOR page")})}
+    )
+    page["/Metadata"] = pdf.make_stream(b"<x:xmpmeta>CANARY-AUTHOR page xmp</x:xmpmeta>")
+    out = io.BytesIO()
+    pdf.save(out)
     return out.getvalue()
 
 
@@ -170,7 +189,7 @@ def test_photo_metadata_is_removed_and_the_file_sealed(app: Flask, client: Flask
         client,
         attachments=[
             (io.BytesIO(photo), "payslip.jpg"),
-            (io.BytesIO(b"%PDF-1.4\n%test\n"), "contract.pdf"),
+            (io.BytesIO(pdf_with_metadata()), "contract.pdf"),
         ],
     )
     assert response.status_code == 200
@@ -182,6 +201,12 @@ def test_photo_metadata_is_removed_and_the_file_sealed(app: Flask, client: Flask
         assert "exif" not in Image.open(io.BytesIO(clean)).info
         assert Image.open(io.BytesIO(clean)).getexif().get_ifd(0x8825) == {}
         assert b"JFIF" not in stored[0].data_ct and stored[0].filename == "payslip.jpg"
+        # The PDF keeps its page and loses every metadata block.
+        pdf_bytes = stored[1].data
+        assert b"CANARY-AUTHOR" not in pdf_bytes
+        with pikepdf.open(io.BytesIO(pdf_bytes)) as pdf:
+            assert len(pdf.pages) == 1
+            assert "/Info" not in pdf.trailer and "/Metadata" not in pdf.Root
 
 
 @pytest.mark.parametrize(
@@ -190,6 +215,7 @@ def test_photo_metadata_is_removed_and_the_file_sealed(app: Flask, client: Flask
         ([(io.BytesIO(b"MZ\x90\x00 not a photo"), "photo.jpg")], "JPEG or PNG"),
         ([(io.BytesIO(b"\xff\xd8\xff broken jpeg"), "x.jpg")], "damaged"),
         ([(io.BytesIO(b"%PDF-1.4"), f"f{i}.pdf") for i in range(6)], "5 files"),
+        ([(io.BytesIO(b"%PDF-1.4 not really a PDF"), "x.pdf")], "PDF cannot be opened"),
     ],
 )
 def test_bad_uploads_are_refused_by_content(

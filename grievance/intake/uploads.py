@@ -3,7 +3,10 @@
 The type is decided by the file's first bytes, never by its name or the
 browser's claim. Images are decoded and re-encoded, which drops EXIF and
 every other metadata block (GPS position, camera serial, time); a file that
-does not decode as the image it claims to be is refused.
+does not decode as the image it claims to be is refused. PDFs are opened
+and written anew without their metadata (author, the program and company
+that made them, XMP packets, earlier revisions, the file identifier): a
+pay slip's author field can name the worker or the employer's staff.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
+import pikepdf
 from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageOps, UnidentifiedImageError
 from werkzeug.datastructures import FileStorage
@@ -69,6 +73,34 @@ def _clean_image(data: bytes, content_type: str) -> bytes:
         raise UploadError(_l("This file is damaged or not a photo.")) from None
 
 
+# Keys that hold metadata or an application's private data, wherever they sit
+# (the catalog, pages, images, fonts).
+PDF_METADATA_KEYS = ("/Metadata", "/PieceInfo")
+
+
+def _clean_pdf(data: bytes) -> bytes:
+    """The PDF written anew: no document information, no XMP, no private
+    application data, no earlier revisions, no encryption, a new identifier."""
+    try:
+        with pikepdf.open(io.BytesIO(data)) as pdf:
+            if "/Info" in pdf.trailer:
+                del pdf.trailer["/Info"]
+            for obj in pdf.objects:
+                if isinstance(obj, pikepdf.Dictionary | pikepdf.Stream):
+                    for key in PDF_METADATA_KEYS:
+                        if key in obj:
+                            del obj[key]
+            out = io.BytesIO()
+            # A full rewrite keeps no incremental update; the identifier is
+            # derived from the new content instead of the original's.
+            pdf.save(out, deterministic_id=True, encryption=False)
+            return out.getvalue()
+    except (pikepdf.PdfError, pikepdf.PasswordError, ValueError, OSError):
+        raise UploadError(
+            _l("This PDF cannot be opened. Please send a photo of the page instead.")
+        ) from None
+
+
 def _safe_name(name: str | None, content_type: str) -> str:
     base = (name or "file").replace("\\", "/").rsplit("/", 1)[-1][:80] or "file"
     ext = {"image/jpeg": ".jpg", "image/png": ".png", "application/pdf": ".pdf"}[content_type]
@@ -91,5 +123,7 @@ def clean_uploads(files: list[FileStorage]) -> list[CleanFile]:
             raise UploadError(_l("Please send photos (JPEG or PNG) or PDF files only."))
         if content_type.startswith("image/"):
             data = _clean_image(data, content_type)
+        else:
+            data = _clean_pdf(data)
         cleaned.append(CleanFile(_safe_name(upload.filename, content_type), content_type, data))
     return cleaned
