@@ -51,7 +51,8 @@ def full_intake(chat: Chat, language_number: str = "1") -> None:
     assert chat.send("hello") == ["language_menu"]
     assert chat.send(language_number) == ["safety_question"]
     assert chat.send("1") == ["hours_question"]
-    assert chat.send("4") == ["narrative_prompt"]
+    assert chat.send("4") == ["consent_question"]
+    assert chat.send("1") == ["narrative_prompt"]
     assert chat.send("My boss has not paid me for two months.") == ["narrative_more"]
     assert chat.send("He also keeps my passport.") == []
     assert chat.send("0") == ["category_menu"]
@@ -106,6 +107,8 @@ def test_invalid_answers_get_a_short_reprompt_and_are_kept() -> None:
     assert chat.send("7") == ["reprompt_number"]
     chat.send("0")
     assert chat.state.may_write is False
+    assert chat.send("3") == ["consent_question"]
+    chat.send("1")
     chat.send("Story")
     chat.send("0")
     assert chat.send("99") == ["reprompt_category"]
@@ -119,7 +122,7 @@ def test_invalid_answers_get_a_short_reprompt_and_are_kept() -> None:
 
 def test_narrative_needs_some_text_before_zero() -> None:
     chat = Chat()
-    for text in ("1", "1", "1"):
+    for text in ("1", "1", "1", "1"):
         chat.send(text)
     assert chat.state.step == Step.NARRATIVE
     assert chat.send("0") == ["narrative_empty"]
@@ -172,7 +175,7 @@ def test_new_starts_another_case_keeping_language_and_safety() -> None:
 
 def test_abandoned_intake_times_out_and_keeps_what_was_said() -> None:
     chat = Chat()
-    for text in ("hi", "1", "1", "1", "Nobody pays us"):
+    for text in ("hi", "1", "1", "1", "1", "Nobody pays us"):
         chat.send(text)
     out = expire(chat.state, chat.now + timedelta(minutes=30), TIMEOUT)
     assert out.actions == []  # not yet
@@ -184,10 +187,36 @@ def test_abandoned_intake_times_out_and_keeps_what_was_said() -> None:
 
 def test_timeout_sends_nothing_when_not_allowed_to_write() -> None:
     chat = Chat()
-    for text in ("hi", "1", "2", "0", "Nobody pays us"):
+    for text in ("hi", "1", "2", "0", "1", "Nobody pays us"):
         chat.send(text)
     out = expire(chat.state, chat.now + TIMEOUT * 2, TIMEOUT)
     assert out.actions == [Action.OPEN_CASE] and out.replies == []
+
+
+def test_nothing_is_kept_before_the_worker_agrees() -> None:
+    """Sensitive information needs prior consent: what is said before the
+    question, or instead of an answer, is kept only once the worker says
+    yes; a no forgets it, and so does an abandoned conversation."""
+    chat = Chat()
+    for text in ("My passport was taken", "1", "1", "1"):
+        chat.send(text)
+    assert chat.state.step == Step.CONSENT
+    assert chat.send("Please help me") == ["consent_question"]
+    assert "Please help me" not in chat.state.said
+    assert chat.send("2") == ["consent_declined"]
+    assert chat.state.said == "" and chat.state.store_consent is False
+    # A new message asks again, and keeps nothing.
+    assert chat.send("Sorry, yes") == ["consent_question"]
+    assert chat.send("NEW") == ["consent_question"]
+    assert chat.send("1") == ["narrative_prompt"]
+    chat.send("They took my passport")
+    assert chat.state.said == "They took my passport"
+
+    abandoned = Chat()
+    for text in ("Unpaid for months", "1", "1", "1"):
+        abandoned.send(text)
+    out = expire(abandoned.state, abandoned.now + TIMEOUT * 2, TIMEOUT)
+    assert out.actions == [] and out.state.said == ""
 
 
 def test_timeout_with_nothing_said_changes_nothing() -> None:
@@ -199,7 +228,7 @@ def test_timeout_with_nothing_said_changes_nothing() -> None:
 
 def test_a_late_message_after_timeout_opens_the_case_and_joins_it() -> None:
     chat = Chat()
-    for text in ("hi", "1", "1", "1", "Nobody pays us"):
+    for text in ("hi", "1", "1", "1", "1", "Nobody pays us"):
         chat.send(text)
     assert chat.send("I am back", after=TIMEOUT * 2) == ["receipt", "received"]
     assert chat.last.actions == [Action.OPEN_CASE, Action.ADD_TO_CASE]

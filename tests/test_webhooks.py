@@ -32,7 +32,7 @@ from config import TestingConfig
 from grievance import crypto, i18n
 from grievance.cases import services as case_services
 from grievance.cases.messaging import send_to_worker
-from grievance.cases.models import Case, Message
+from grievance.cases.models import Case, Consent, Message
 from grievance.extensions import commit, db
 from grievance.intake.models import Conversation, InboundMessage
 from grievance.notify.models import ContactRule, OutboundMessage, OutboxStatus
@@ -218,6 +218,7 @@ def test_complete_conversation_opens_a_case_in_the_workers_language(
     replies += phone.send(number)  # language
     replies += phone.send("1")  # my own phone
     replies += phone.send("1")  # any time
+    replies += phone.send("1")  # you may keep what I write
     for part in story:
         replies += phone.send(part)
     replies += phone.send("0")  # finished
@@ -237,6 +238,10 @@ def test_complete_conversation_opens_a_case_in_the_workers_language(
     assert case.category_codes == ["DOC_RETAIN", "WAGE_UNPAID"]
     assert case.prefecture == "23"
     assert case.urgency == "P1"  # the most urgent default of the two categories
+    with app.app_context():
+        # The "1" to "may we keep what you write?", recorded as a consent.
+        stored = db.session.scalars(select(Consent).where(Consent.case_id == case.id)).all()
+        assert [(c.scope, c.method) for c in stored] == [("store", "message_yes")]
 
     # The receipt carries a working reference and secret (the phone is the worker's own).
     receipt = replies[-1]
@@ -260,7 +265,7 @@ def test_complete_conversation_opens_a_case_in_the_workers_language(
 
 def test_secret_is_not_sent_to_a_shared_phone(app: Flask, client: FlaskClient) -> None:
     phone = Phone(app, client, "+819011110000")
-    for body in ("hi", "8", "2", "1", "They do not pay", "0", "1", "0"):
+    for body in ("hi", "8", "2", "1", "1", "They do not pay", "0", "1", "0"):
         replies = phone.send(body)
     receipt = "\n".join(replies)
     case = case_of(app, phone)
@@ -326,7 +331,7 @@ def test_a_thousand_replayed_deliveries_create_no_duplicates(
     app: Flask, client: FlaskClient
 ) -> None:
     phone = Phone(app, client, "+819044445555", "whatsapp")
-    script = ["hi", "5", "1", "1", "Gaji saya belum dibayar.", "0", "1", "0", "Ada kabar?"]
+    script = ["hi", "5", "1", "1", "1", "Gaji saya belum dibayar.", "0", "1", "0", "Ada kabar?"]
     for body in script:
         phone.send(body)
     after_first = _counts(app)
@@ -364,7 +369,7 @@ def test_provider_metadata_is_dropped(app: Flask, client: FlaskClient) -> None:
         "Longitude": "136.9",
         "Address": "CANARYADDRESS",
     }
-    for body in ("hi", "1", "1", "1", "story", "0", "1", "0"):
+    for body in ("hi", "1", "1", "1", "1", "story", "0", "1", "0"):
         phone.send(body, **metadata)
     dump = _database_dump(app)
     assert "CANARY" not in dump
@@ -387,7 +392,7 @@ def _database_dump(app: Flask) -> str:
 
 def test_no_phone_number_in_the_database_in_clear(app: Flask, client: FlaskClient) -> None:
     phone = Phone(app, client, "+819066667777", "whatsapp")
-    for body in ("hi", "8", "1", "1", "story", "0", "1", "0", "more"):
+    for body in ("hi", "8", "1", "1", "1", "story", "0", "1", "0", "more"):
         phone.send(body)
     dump = _database_dump(app)
     for form in ("819066667777", "09066667777", "90-6666-7777", "66667777"):
@@ -412,7 +417,7 @@ def test_storage_failure_answers_5xx_so_twilio_retries(app: Flask, client: Flask
 
 def test_a_failure_after_storing_loses_nothing(app: Flask, client: FlaskClient) -> None:
     phone = Phone(app, client, "+819088889999")
-    for body in ("hi", "1", "1", "1", "They keep my passport", "0", "3"):
+    for body in ("hi", "1", "1", "1", "1", "They keep my passport", "0", "3"):
         phone.send(body)
     final = phone.params("0")
     with app.app_context():
@@ -440,7 +445,7 @@ def _open_by_sms(
     app: Flask, client: FlaskClient, number: str, channel: str = "sms", hours: str = "1"
 ) -> Phone:
     phone = Phone(app, client, number, channel)
-    for body in ("hi", "8", "1", hours, "My story", "0", "1", "0"):
+    for body in ("hi", "8", "1", hours, "1", "My story", "0", "1", "0"):
         phone.send(body)
     return phone
 
@@ -515,7 +520,7 @@ def test_outside_the_window_a_template_invites_and_the_reply_releases(
     app: Flask, client: FlaskClient
 ) -> None:
     phone = Phone(app, client, "+819015150000", "whatsapp")
-    for body in ("hi", "5", "1", "1", "Gaji saya belum dibayar.", "0", "1", "0"):
+    for body in ("hi", "5", "1", "1", "1", "Gaji saya belum dibayar.", "0", "1", "0"):
         phone.send(body)
     case = case_of(app, phone)
     with app.app_context():
@@ -585,7 +590,7 @@ def test_a_web_report_continues_by_sms(app: Flask, client: FlaskClient) -> None:
 
 def test_zawgyi_burmese_is_stored_as_unicode(app: Flask, client: FlaskClient) -> None:
     phone = Phone(app, client, "+819018180000")
-    for body in ("hi", "6", "1", "1", "ကၽြန္ေတာ္ အလုပ္ရွင္က လစာမေပးပါ", "0", "1", "0"):
+    for body in ("hi", "6", "1", "1", "1", "ကၽြန္ေတာ္ အလုပ္ရွင္က လစာမေပးပါ", "0", "1", "0"):
         phone.send(body)
     case = case_of(app, phone)
     assert case.language == "my"
@@ -616,7 +621,7 @@ def test_phone_simulator_drives_the_real_webhook(app: Flask, client: FlaskClient
     page = client.get("/dev/phone")
     html = page.get_data(as_text=True)
     assert "Tiếng Việt" in html  # the language menu came back
-    for lang in ("1", "1", "1", "Story", "0", "1", "0"):
+    for lang in ("1", "1", "1", "1", "Story", "0", "1", "0"):
         client.post(
             "/dev/phone",
             data={
@@ -646,7 +651,7 @@ def test_the_sweeper_opens_a_case_for_an_abandoned_conversation(
     from grievance.notify.jobs import run_periodic
 
     phone = Phone(app, client, "+819020200000")
-    for body in ("hi", "8", "1", "1", "They took my passport"):
+    for body in ("hi", "8", "1", "1", "1", "They took my passport"):
         phone.send(body)
     assert case_of(app, phone) is None
     with app.app_context():

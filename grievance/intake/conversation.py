@@ -2,20 +2,24 @@
 
 A first message from an unknown sender gets a numbered language menu; then
 two safety questions (is this phone the worker's own, and when may we
-write); then "tell us what happened" (free text, several messages joined,
-"0" when finished); then a numbered category menu; then an optional
-prefecture; then the case is opened and the reference sent (with the secret
-only when the phone is the worker's own). Later messages join the open case.
+write); then, on its own, whether we may keep what the worker writes (no
+story is kept without a yes); then "tell us what happened" (free text,
+several messages joined, "0" when finished); then a numbered category menu;
+then an optional prefecture; then the case is opened and the reference sent
+(with the secret only when the phone is the worker's own). Later messages
+join the open case.
 
 Keywords work at every step, as a whole message, in every supported language
 and in English: HELP, STOP (no outbound message of any kind until START),
 START, NEW (a new case), STATUS, LANG (change language).
 
-Guarantees: `receive` never loses what the worker said (a text that is not a
-valid answer is kept with the narrative, and an abandoned conversation opens
-a case with what was said, see `expire`); while stopped it returns no reply
-but the one to START; it returns reply *keys* with parameters, never text:
-the caller renders them in the worker's language.
+Guarantees: once the worker agreed that we keep it, `receive` never loses
+what the worker said (a text that is not a valid answer is kept with the
+narrative, and an abandoned conversation opens a case with what was said,
+see `expire`); without that agreement, what was said is forgotten (a no, or
+an abandoned conversation); while stopped it returns no reply but the one
+to START; it returns reply *keys* with parameters, never text: the caller
+renders them in the worker's language.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ class Step(StrEnum):
     LANGUAGE = "language"
     SAFETY = "safety"  # is this your own phone?
     HOURS = "hours"  # when may we write?
+    CONSENT = "consent"  # may we keep what you write?
     NARRATIVE = "narrative"
     CATEGORY = "category"
     PREFECTURE = "prefecture"
@@ -43,6 +48,7 @@ INTAKE_STEPS = (
     Step.LANGUAGE,
     Step.SAFETY,
     Step.HOURS,
+    Step.CONSENT,
     Step.NARRATIVE,
     Step.CATEGORY,
     Step.PREFECTURE,
@@ -153,6 +159,9 @@ class Menus:
 HOUR_CHOICES: dict[int, str] = {2: "morning", 3: "afternoon", 4: "evening", 5: "night"}
 # Is this your own phone? (the values of the web form's question)
 PHONE_CHOICES: dict[int, str] = {1: "own", 2: "shared", 3: "employer"}
+# May we keep what you write? Asked before the story, separately from
+# everything else (sensitive information needs prior consent).
+CONSENT_CHOICES: dict[int, bool] = {1: True, 2: False}
 
 
 @dataclass
@@ -163,6 +172,7 @@ class State:
     resume_step: str | None = None  # where LANG returns to
     own_phone: str | None = None  # own | shared | employer
     may_write: bool | None = None  # False: "never write to me first"
+    store_consent: bool | None = None  # the answer to "may we keep it?"
     windows: list[str] = field(default_factory=list)
     early: list[str] = field(default_factory=list)  # said before the narrative step
     narrative: list[str] = field(default_factory=list)
@@ -217,6 +227,8 @@ def _prompt(step: str, menus: Menus) -> list[Reply]:
         return [Reply("safety_question")]
     if step == Step.HOURS:
         return [Reply("hours_question")]
+    if step == Step.CONSENT:
+        return [Reply("consent_question")]
     if step == Step.NARRATIVE:
         return [Reply("narrative_prompt")]
     if step == Step.CATEGORY:
@@ -272,8 +284,9 @@ def _open_case(state: State, out: Outcome) -> None:
 def expire(state: State, now: datetime, timeout: timedelta) -> Outcome:
     """An intake left unanswered past `timeout` opens a case with what was said.
 
-    Nothing said yet: nothing happens (the worker can carry on later). The
-    reference is sent only when the worker already said we may write.
+    Nothing said yet: nothing happens (the worker can carry on later). Said
+    without agreeing that we keep it: it is forgotten. The reference is sent
+    only when the worker already said we may write.
     """
     state = replace(state)
     out = Outcome(state)
@@ -281,6 +294,9 @@ def expire(state: State, now: datetime, timeout: timedelta) -> Outcome:
     if state.step not in INTAKE_STEPS or last is None or now - last < timeout:
         return out
     if not state.said:
+        return out
+    if state.store_consent is not True:
+        state.early, state.narrative = [], []
         return out
     _open_case(state, out)
     if state.may_write and not state.stopped:
@@ -344,6 +360,8 @@ def _keyword(state: State, keyword: Keyword, out: Outcome, menus: Menus) -> None
             state.step = Step.LANGUAGE
         elif state.own_phone is None:
             state.step = Step.SAFETY
+        elif state.store_consent is not True:
+            state.step = Step.CONSENT
         else:
             state.step = Step.NARRATIVE
         state.has_case = False
@@ -411,6 +429,22 @@ def _answer(state: State, text: str, out: Outcome, menus: Menus) -> None:
         else:
             state.may_write = True
             state.windows = [HOUR_CHOICES[n] for n in sorted(set(numbers))]
+        state.step = Step.CONSENT
+        out.replies.append(Reply("consent_question"))
+        return
+
+    if step == Step.CONSENT:
+        numbers = parse_numbers(text)
+        if not numbers or len(numbers) != 1 or numbers[0] not in CONSENT_CHOICES:
+            # Not kept: nothing is, until the worker agrees.
+            out.replies.append(Reply("consent_question"))
+            return
+        state.store_consent = CONSENT_CHOICES[numbers[0]]
+        if not state.store_consent:
+            # Forget what was said before the question; ask again next time.
+            state.early, state.narrative = [], []
+            out.replies.append(Reply("consent_declined"))
+            return
         state.step = Step.NARRATIVE
         out.replies.append(Reply("narrative_prompt"))
         return

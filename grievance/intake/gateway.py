@@ -29,7 +29,7 @@ from grievance import crypto
 from grievance.cases import audit, messaging
 from grievance.cases import services as case_services
 from grievance.cases.contact import ContactWishes
-from grievance.cases.models import Case
+from grievance.cases.models import Case, Consent, ConsentScope
 from grievance.datakeys import DataKey, utcnow
 from grievance.extensions import db
 from grievance.intake import conversation as dialog
@@ -161,6 +161,8 @@ def _open_case(
     conversation.data_key = case.data_key
     conversation.address = e164
     conversation.case_id = case.id
+    # The "1" to "may we keep what you write?", before the story was told.
+    db.session.add(Consent(case_id=case.id, scope=ConsentScope.STORE, method="message_yes"))
     state.early, state.narrative = [], []
     db.session.flush()
     return case, receipt
@@ -302,7 +304,9 @@ def expire_conversations(now: datetime | None = None) -> int:
         state = _load_state(conversation)
         outcome = dialog.expire(state, now, timeout)
         if dialog.Action.OPEN_CASE not in outcome.actions:
-            # Nothing said: leave it, but do not look at it every minute.
+            # Nothing to keep (nothing said, or no agreement to keep it):
+            # save what is left, and do not look at it every minute.
+            _save_state(conversation, outcome.state)
             conversation.updated_at = now
             continue
         e164 = conversation.address or ""

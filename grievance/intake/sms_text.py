@@ -134,6 +134,24 @@ def hours_question() -> str:
     )
 
 
+def consent_question() -> str:
+    options = [
+        (1, _("I agree that you keep my report safely to help me.")),
+        (2, _("No. Do not keep what I write.")),
+    ]
+    return (
+        _(
+            "Your report is locked with encryption. Only our caseworkers can read it. "
+            "We share it with a lawyer, union or office only if you say yes. "
+            "You can ask us to delete it."
+        )
+        + "\n"
+        + _("Reply with a number:")
+        + "\n"
+        + _numbered(options)
+    )
+
+
 def category_menu() -> str:
     options = [(n, CATEGORY_LABELS[code][1]) for n, code in enumerate(SMS_CATEGORIES, start=1)]
     return _("What is it about? Reply with one or more numbers:") + "\n" + _numbered(options)
@@ -194,6 +212,9 @@ _SIMPLE: dict[str, Any] = {
     "reprompt_prefecture": lambda: _(
         "We did not recognise that prefecture. Send its name again, or 0 to skip."
     ),
+    "consent_declined": lambda: _(
+        "We have not kept what you wrote. Write to us again when you are ready."
+    ),
     "received": lambda: _("Thank you. We have received your message."),
     "started": lambda: _("Messages are on again."),
     "language_changed": lambda: _("Language changed."),
@@ -202,6 +223,7 @@ _SIMPLE: dict[str, Any] = {
     "language_menu": language_menu,
     "safety_question": safety_question,
     "hours_question": hours_question,
+    "consent_question": consent_question,
     "category_menu": category_menu,
 }
 

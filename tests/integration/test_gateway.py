@@ -172,7 +172,7 @@ def test_conversation_replies_go_out_through_a_real_rq_worker(
 ) -> None:
     caplog.set_level("DEBUG")
     phone = Phone(app, "+819061234567", "sms")
-    script = ["hello", "1", "1", "1", "CANARY story of unpaid wages", "0", "1", "Aichi"]
+    script = ["hello", "1", "1", "1", "1", "CANARY story of unpaid wages", "0", "1", "Aichi"]
     for body in script:
         phone.send(body)
     with app.app_context():
