@@ -83,6 +83,26 @@ def test_same_seed_same_data_set(app: Flask) -> None:
         assert first == second
 
 
+def test_worker_processes_build_the_same_data_set(app: Flask, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Large loads build their batches in worker processes: the same seed
+    gives the same cases as building them here, references distinct."""
+    monkeypatch.setattr(bulk, "PARALLEL_FROM", 0)
+    columns = (Case.id, Case.reference, Case.language, Case.urgency, Case.status, Case.channel)
+    with app.app_context():
+        bulk.seed_bulk(600, seed=11, batch_size=100, processes=2)
+        parallel = db.session.execute(select(*columns).order_by(Case.id)).all()
+        db.session.execute(text("DELETE FROM case_categories"))
+        db.session.execute(text("DELETE FROM case_indicators"))
+        db.session.execute(text("DELETE FROM cases"))
+        db.session.commit()
+        bulk.seed_bulk(600, seed=11, batch_size=100, processes=1)
+        here = db.session.execute(select(*columns).order_by(Case.id)).all()
+        assert parallel == here and len(here) == 600
+        assert len({row.reference for row in here}) == 600
+        case = db.session.scalar(select(Case).order_by(Case.id.desc()).limit(1))
+        assert case is not None and case.narrative
+
+
 def test_seed_bulk_is_refused_under_production_settings() -> None:
     app = create_app(TestingConfig, SEED_DEMO_ALLOWED=False)
     result = app.test_cli_runner().invoke(args=["grievance", "seed-bulk", "--cases", "5"])
