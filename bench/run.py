@@ -173,6 +173,14 @@ def run_wrk(wrk: str, url: str, requests_file: Path, seconds: int) -> dict[str, 
 
 def bench_database(kind: str, wrk: str) -> tuple[list[Result], dict[str, object]]:
     workdir = Path(tempfile.mkdtemp(prefix=f"bench-{kind}-"))
+    try:
+        return _bench_in(workdir, kind, wrk)
+    finally:
+        # A million-case SQLite file is over a gigabyte: never leave it behind.
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _bench_in(workdir: Path, kind: str, wrk: str) -> tuple[list[Result], dict[str, object]]:
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     env = {
@@ -278,7 +286,6 @@ def bench_database(kind: str, wrk: str) -> tuple[list[Result], dict[str, object]
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
-        shutil.rmtree(workdir, ignore_errors=True)
     return results, {
         "seed_seconds": round(seed_seconds, 1),
         "tick_seconds": round(tick_seconds, 1),

@@ -320,6 +320,12 @@ def seed_bulk(
     _advance_sequence()
     audit.record("seed.bulk", detail={"cases": made})
     db.session.commit()
+    if db.engine.dialect.name == "postgresql":
+        # Fresh statistics now, as autovacuum would bring them a while after
+        # a large load: until then the planner takes a million-row table for
+        # an empty one and scans where it should use the indexes.
+        db.session.execute(text("ANALYZE"))
+        db.session.commit()
     return made
 
 
