@@ -126,11 +126,15 @@ def db_sqlite_pragmas(app: Flask) -> None:
 
     with app.app_context():
         engine: Engine = db.engine
+    # Decided here, not read from `app` inside the listener: the engine lives
+    # in a dictionary keyed weakly by the app, and a listener holding the app
+    # would keep every app (and its database) alive for good.
+    on_disk = app.config["SQLALCHEMY_DATABASE_URI"] not in ("sqlite://", "sqlite:///:memory:")
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
         cursor = dbapi_connection.cursor()
-        if app.config["SQLALCHEMY_DATABASE_URI"] not in ("sqlite://", "sqlite:///:memory:"):
+        if on_disk:
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")

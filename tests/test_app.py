@@ -154,3 +154,25 @@ def test_production_sends_hsts(tmp_path: Path) -> None:
     app = create_app(Prod)
     response = app.test_client().get("/healthz")
     assert "max-age" in response.headers["Strict-Transport-Security"]
+
+
+def test_an_app_that_is_dropped_is_freed() -> None:
+    """Nothing global keeps an application alive once its last user lets go
+    (a database listener holding the app once kept every test's app, and
+    its in-memory database, until the end of the run)."""
+    import gc
+    import weakref
+
+    from config import TestingConfig
+    from grievance import create_app
+
+    refs = []
+    for _ in range(3):
+        app = create_app(TestingConfig)
+        with app.app_context():
+            db.create_all()
+        assert app.test_client().get("/healthz").status_code == 200
+        refs.append(weakref.ref(app))
+        del app
+    gc.collect()
+    assert [ref() for ref in refs] == [None, None, None]
