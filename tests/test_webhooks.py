@@ -36,7 +36,7 @@ from grievance.cases.models import Case, Consent, Message
 from grievance.extensions import commit, db
 from grievance.intake.models import Conversation, InboundMessage
 from grievance.notify.models import ContactRule, OutboundMessage, OutboxStatus
-from tests.conftest import make_case
+from tests.conftest import make_case, timed_without_collector
 
 TOKEN = TestingConfig.TWILIO_AUTH_TOKEN
 URL = "http://localhost/webhooks/twilio/messages"
@@ -121,9 +121,11 @@ class Phone:
     def send(self, body: str, **extra: str) -> list[str]:
         params = self.params(body, **extra)
         self.sent.append(params)
-        started = time.monotonic()
-        response = self.post(params)
-        assert time.monotonic() - started < 1.0, "the webhook must answer within a second"
+        with timed_without_collector():
+            started = time.monotonic()
+            response = self.post(params)
+            elapsed = time.monotonic() - started
+        assert elapsed < 1.0, "the webhook must answer within a second"
         assert response.status_code == 200, response.data
         assert response.mimetype == "text/xml"
         return self.new_replies()
