@@ -112,12 +112,22 @@ def test_rotation_killed_halfway_resumes_and_retires(
                 time.sleep(0.2)
                 counts = count_by_kek()
             assert counts == {"k1": CASES // 2, "k2": CASES // 2}
+            # The rotation reaches our lock a moment after its tenth commit.
+            waiting = None
+            lock_deadline = time.monotonic() + 30
             with lock_conn.cursor() as cur:
-                cur.execute(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
-                )
-                assert cur.fetchone() == (1,)  # the rotation, waiting on our lock
+                while waiting != (1,) and time.monotonic() < lock_deadline:
+                    # Statistics views are read once per transaction unless
+                    # the snapshot is cleared, and ours holds the lock.
+                    cur.execute("SELECT pg_stat_clear_snapshot()")
+                    cur.execute(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                        "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+                    )
+                    waiting = cur.fetchone()
+                    if waiting != (1,):
+                        time.sleep(0.1)
+            assert waiting == (1,)  # the rotation, waiting on our lock
 
             # Under load, half rotated: the running service reads cases under
             # either key and seals a new case under the new one.
