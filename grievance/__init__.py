@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import secrets
 from pathlib import Path
 
@@ -106,12 +105,10 @@ def _prepare_embedded(app: Flask) -> None:
     instance = Path(app.instance_path)
     instance.mkdir(mode=0o700, parents=True, exist_ok=True)
     if not app.config.get("SECRET_KEY"):
-        path = instance / "secret_key"
-        if not path.exists():
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as fh:
-                fh.write(secrets.token_urlsafe(48))
-        app.config["SECRET_KEY"] = path.read_text().strip()
+        from grievance.instance_files import write_once
+
+        secret = write_once(instance / "secret_key", secrets.token_urlsafe(48))
+        app.config["SECRET_KEY"] = secret.strip()
 
 
 def db_sqlite_pragmas(app: Flask) -> None:

@@ -7,12 +7,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from flask import Flask
 
 from config import ConfigError
 from grievance import crypto
+from grievance.instance_files import write_once
 
 
 def load_ring(app: Flask, *, create: bool) -> crypto.KeyRing:
@@ -24,9 +26,9 @@ def load_ring(app: Flask, *, create: bool) -> crypto.KeyRing:
             return crypto.KeyRing.generate()
         raise ConfigError("no encryption keys: set GRIEVANCE_KEYS_FILE or GRIEVANCE_KEYS")
     if not Path(path).exists() and create:
-        ring = crypto.KeyRing.generate()
-        ring.save(path)
-        return ring
+        # Every worker starting at once reads the same keys (see write_once).
+        document = json.dumps(crypto.KeyRing.generate().to_document(), indent=2)
+        write_once(Path(path), document)
     return crypto.KeyRing.load_file(path)
 
 

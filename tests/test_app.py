@@ -176,3 +176,18 @@ def test_an_app_that_is_dropped_is_freed() -> None:
         del app
     gc.collect()
     assert [ref() for ref in refs] == [None, None, None]
+
+
+def test_workers_starting_together_share_one_instance_file(tmp_path: Path) -> None:
+    """Many processes may create an instance file at once: each reads the
+    same, complete content, whichever wrote it."""
+    import multiprocessing
+
+    from grievance.instance_files import write_once
+
+    path = tmp_path / "instance" / "secret_key"
+    with multiprocessing.get_context("fork").Pool(8) as pool:
+        seen = pool.starmap(write_once, [(path, f"token-{n}") for n in range(64)])
+    assert len(set(seen)) == 1 and seen[0].startswith("token-")
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert list(path.parent.iterdir()) == [path]  # no temporary file left

@@ -10,7 +10,6 @@ when no token is configured at all).
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,22 +18,14 @@ from typing import Any
 from flask import Flask, current_app, request
 from twilio.request_validator import RequestValidator
 
+from grievance.instance_files import write_once
+
 DEV_TOKEN_FILE = "twilio_dev_token"  # noqa: S105 - a file name, not the token
 _EXTENSION = "grievance.twilio_signing_token"
 
 
 def _development_token(instance: Path) -> str:
-    instance.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path = instance / DEV_TOKEN_FILE
-    if not path.exists():
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process won the race; read theirs
-            pass
-        else:
-            with os.fdopen(fd, "w") as fh:
-                fh.write(secrets.token_hex(32))
-    return path.read_text().strip()
+    return write_once(instance / DEV_TOKEN_FILE, secrets.token_hex(32)).strip()
 
 
 def init_app(app: Flask) -> None:
