@@ -29,7 +29,9 @@ import unicodedata
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 class Step(StrEnum):
@@ -405,12 +407,12 @@ def _answer(state: State, text: str, out: Outcome, menus: Menus) -> None:
         return
 
     if step == Step.SAFETY:
-        numbers = parse_numbers(text)
-        if not numbers or len(numbers) != 1 or numbers[0] not in PHONE_CHOICES:
+        phone = _one_of(text, PHONE_CHOICES)
+        if phone is None:
             _keep(state, text)
             out.replies.append(Reply("reprompt_number", {"max": len(PHONE_CHOICES)}))
             return
-        state.own_phone = PHONE_CHOICES[numbers[0]]
+        state.own_phone = phone
         state.step = Step.HOURS
         out.replies.append(Reply("hours_question"))
         return
@@ -434,12 +436,12 @@ def _answer(state: State, text: str, out: Outcome, menus: Menus) -> None:
         return
 
     if step == Step.CONSENT:
-        numbers = parse_numbers(text)
-        if not numbers or len(numbers) != 1 or numbers[0] not in CONSENT_CHOICES:
+        agreed = _one_of(text, CONSENT_CHOICES)
+        if agreed is None:
             # Not kept: nothing is, until the worker agrees.
             out.replies.append(Reply("consent_question"))
             return
-        state.store_consent = CONSENT_CHOICES[numbers[0]]
+        state.store_consent = agreed
         if not state.store_consent:
             # Forget what was said before the question; ask again next time.
             state.early, state.narrative = [], []
@@ -500,6 +502,14 @@ def _answer(state: State, text: str, out: Outcome, menus: Menus) -> None:
     out.actions.append(Action.ADD_TO_CASE)
     out.text = text
     out.replies.append(Reply("received"))
+
+
+def _one_of(text: str, choices: dict[int, T]) -> T | None:
+    """The choice a reply of exactly one listed number picks; None otherwise."""
+    numbers = parse_numbers(text)
+    if numbers is None or len(numbers) != 1:
+        return None
+    return choices.get(numbers[0])
 
 
 def _keep(state: State, text: str) -> None:

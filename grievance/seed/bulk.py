@@ -420,13 +420,7 @@ def _copy(table: Table, rows: list[dict[str, Any]]) -> None:
     """PostgreSQL's COPY, several times faster than INSERT for a large load.
     Column defaults are filled in here, as an INSERT through the model would."""
     given = list(rows[0])
-    extra = {
-        column.name: column.default
-        for column in table.c
-        if column.name not in rows[0]
-        and isinstance(column.default, ColumnDefault)
-        and not column.primary_key
-    }
+    extra = {k: d for k, d in _defaults(table).items() if k not in rows[0]}
     names = given + list(extra)
     tail = [d.arg(None) if d.is_callable else d.arg for d in extra.values()]
     cursor = db.session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
