@@ -35,6 +35,7 @@ def create_app(config: type[Config] | str | None = None, **overrides: object) ->
     from grievance.extensions import babel, csrf, db, login_manager, migrate
     from grievance.i18n import select_locale
 
+    _sqlite_write_lock(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
     babel.init_app(app, locale_selector=select_locale)
@@ -109,6 +110,22 @@ def _prepare_embedded(app: Flask) -> None:
 
         secret = write_once(instance / "secret_key", secrets.token_urlsafe(48))
         app.config["SECRET_KEY"] = secret.strip()
+
+
+def _sqlite_write_lock(app: Flask) -> None:
+    """SQLite on disk: connections queue their writes on a file lock."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return
+    from grievance.sqlite_writes import connection_factory
+
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    connect_args = dict(options.get("connect_args") or {})
+    connect_args.setdefault("factory", connection_factory(url.database))
+    options["connect_args"] = connect_args
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
 def db_sqlite_pragmas(app: Flask) -> None:
