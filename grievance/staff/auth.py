@@ -23,6 +23,7 @@ from grievance.staff.models import StaffUser
 F = TypeVar("F", bound=Callable[..., Any])
 
 STAFF_PREFIXES = ("/staff", "/advisor", "/admin")
+SEEN_STEP = 15  # seconds
 
 
 @login_manager.user_loader
@@ -88,7 +89,11 @@ def init_app(app: Flask) -> None:
         if now - session.get("seen_at", 0) > idle or now - session.get("auth_at", 0) > absolute:
             end_session()
             return redirect(url_for("staff.login"))
-        session["seen_at"] = now
+        # Written at most every SEEN_STEP seconds: an unchanged session is
+        # not signed and sent again with every page (the idle limit is
+        # minutes long, so it moves by at most this step).
+        if now - session.get("seen_at", 0) >= SEEN_STEP:
+            session["seen_at"] = now
         return None
 
 
