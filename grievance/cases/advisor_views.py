@@ -16,12 +16,12 @@ from flask import Blueprint, abort, flash, redirect, render_template, send_file,
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from grievance.cases import consent, referrals, resolution
 from grievance.extensions import commit, db
+from grievance.formbase import BaseForm
 from grievance.staff.auth import require_role
 from grievance.staff.forms import EmptyForm
 from grievance.staff.models import Role
@@ -33,16 +33,16 @@ bp.before_request(use_staff_language)
 MIME_SUFFIX = {"image/jpeg": "jpg", "image/png": "png", "application/pdf": "pdf"}
 
 
-class TextForm(FlaskForm):
+class TextForm(BaseForm):
     body = TextAreaField(_l("Text"), validators=[DataRequired(), Length(max=referrals.MAX_TEXT)])
 
 
-class DeclineForm(FlaskForm):
+class DeclineForm(BaseForm):
     reason = SelectField(_l("Reason"), choices=list(referrals.DECLINE_REASONS.items()))
     note = TextAreaField(_l("Note (optional)"), validators=[Length(max=referrals.MAX_TEXT)])
 
 
-class OutcomeForm(FlaskForm):
+class OutcomeForm(BaseForm):
     outcome = SelectField(_l("Outcome"), choices=list(resolution.OUTCOMES.items()))
     amount_yen = IntegerField(
         _l("Amount recovered (yen)"),
@@ -90,7 +90,7 @@ def _back(referral_id: int) -> Any:
     return redirect(url_for("advisor.referral", referral_id=referral_id), 303)
 
 
-def _act(referral_id: int, form: FlaskForm, action: Any, done: str) -> Any:
+def _act(referral_id: int, form: BaseForm, action: Any, done: str) -> Any:
     """Validate, run the service, commit; 404 for another partner's referral."""
     try:
         referrals.referral_for_advisor(_me(), referral_id)

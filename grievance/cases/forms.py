@@ -7,27 +7,27 @@ filled in by the view; WTForms then refuses any value not among them.
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     HiddenField,
-    SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.widgets import CheckboxInput
 
 from grievance.cases import labels
 from grievance.cases.redflags import URGENCY_ORDER
 from grievance.cases.workflow import ClosureReason
+from grievance.formbase import BaseForm
+from grievance.widgets import CheckboxList, SelectField
 
 
 class MultiCheckboxField(SelectMultipleField):
     """Several choices as checkboxes: works without JavaScript."""
 
-    widget = ListWidget(prefix_label=False)
+    widget = CheckboxList()
     option_widget = CheckboxInput()
 
 
@@ -35,7 +35,7 @@ def _choices(table: dict) -> list[tuple[str, object]]:
     return list(table.items())
 
 
-class TriageForm(FlaskForm):
+class TriageForm(BaseForm):
     categories = MultiCheckboxField(_l("Categories"), choices=[], validate_choice=True)
     indicators = MultiCheckboxField(_l("ILO forced-labour indicators"), choices=[])
     urgency = SelectField(
@@ -54,7 +54,7 @@ class TriageForm(FlaskForm):
     buyer = StringField(labels.PARTY_LABELS["buyer"], [Length(max=200)])
 
 
-class TransitionForm(FlaskForm):
+class TransitionForm(BaseForm):
     action = HiddenField(validators=[DataRequired()])
     closure_reason = SelectField(
         _l("Why close it"),
@@ -63,25 +63,25 @@ class TransitionForm(FlaskForm):
     )
 
 
-class AssignForm(FlaskForm):
+class AssignForm(BaseForm):
     # "" = unassigned; "me" = claim; otherwise a staff id (checked by the service).
     assignee = SelectField(_l("Assign to"), choices=[], validators=[Optional()])
 
 
-class ReplyForm(FlaskForm):
+class ReplyForm(BaseForm):
     body = TextAreaField(_l("Message to the worker"), [DataRequired(), Length(max=5000)])
 
 
-class NoteForm(FlaskForm):
+class NoteForm(BaseForm):
     body = TextAreaField(_l("Internal note (staff only)"), [DataRequired(), Length(max=10000)])
 
 
-class ClockForm(FlaskForm):
+class ClockForm(BaseForm):
     kind = SelectField(_l("Deadline"), choices=_choices(labels.CLOCK_LABELS))
     event_day = DateField(
         _l("Date of the event (expiry date for a residence status)"), [DataRequired()]
     )
 
 
-class EmptyForm(FlaskForm):
+class EmptyForm(BaseForm):
     """Just the CSRF token, for single buttons."""

@@ -8,7 +8,6 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
 from wtforms import BooleanField, EmailField, SelectField, SelectMultipleField, StringField
@@ -18,6 +17,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from grievance.cases import partners
 from grievance.cases.models import Category, Partner, ResidenceStatus
 from grievance.extensions import commit, db
+from grievance.formbase import BaseForm
 from grievance.staff.auth import require_role
 from grievance.staff.models import Role
 from grievance.staff.views import use_staff_language
@@ -33,7 +33,7 @@ class CheckboxesField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class PartnerForm(FlaskForm):
+class PartnerForm(BaseForm):
     code = StringField(_l("Code"), validators=[DataRequired(), Length(max=40)])
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=300)])
     kind = SelectField(_l("Kind"), choices=list(partners.KIND_LABELS.items()))
@@ -89,7 +89,7 @@ class PartnerForm(FlaskForm):
         )
 
 
-class ImportForm(FlaskForm):
+class ImportForm(BaseForm):
     file = FileField(_l("CSV file"), validators=[FileRequired()])
 
 

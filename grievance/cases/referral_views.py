@@ -22,7 +22,6 @@ from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     IntegerField,
@@ -38,6 +37,7 @@ from grievance.cases.models import Case, Consent, Partner, Referral
 from grievance.cases.referral_models import ConsentRequest, Escalation
 from grievance.cases.services import normalise_code
 from grievance.extensions import commit, db
+from grievance.formbase import BaseForm
 from grievance.staff.auth import require_role
 from grievance.staff.forms import EmptyForm
 from grievance.staff.models import Role
@@ -70,12 +70,12 @@ CASE_STAFF = (Role.ADMIN, Role.CASEWORKER)
 # -- forms ------------------------------------------------------------------------
 
 
-class ConsentForm(FlaskForm):
+class ConsentForm(BaseForm):
     scope = SelectField(_l("Consent"), choices=[(s, s) for s in consent.SHARING_SCOPES])
     partner_id = IntegerField(_l("Partner"), validators=[Optional()])
 
 
-class ReferForm(FlaskForm):
+class ReferForm(BaseForm):
     partner_id = IntegerField(_l("Partner"), validators=[DataRequired()])
     fields = SelectMultipleField(_l("Share"), choices=[(f, f) for f in consent.FIELDS])
     acknowledge_exposure = BooleanField(
@@ -83,15 +83,15 @@ class ReferForm(FlaskForm):
     )
 
 
-class MessageForm(FlaskForm):
+class MessageForm(BaseForm):
     body = TextAreaField(_l("Message"), validators=[DataRequired(), Length(max=referrals.MAX_TEXT)])
 
 
-class CheckInForm(FlaskForm):
+class CheckInForm(BaseForm):
     send_message = BooleanField(_l("Send the check-in message to the worker"))
 
 
-class ResolveForm(FlaskForm):
+class ResolveForm(BaseForm):
     outcome = SelectField(_l("Outcome"), choices=list(resolution.OUTCOMES.items()))
     amount_yen = IntegerField(
         _l("Amount recovered (yen)"),
@@ -105,7 +105,7 @@ class ResolveForm(FlaskForm):
     gag_clause = BooleanField(_l("The settlement has a confidentiality (gag) clause"))
 
 
-class EscalationForm(FlaskForm):
+class EscalationForm(BaseForm):
     platform = SelectField(_l("Platform"), choices=list(escalation.PLATFORMS.items()))
     company = StringField(
         _l("Member company"), validators=[DataRequired(), Length(max=escalation.MAX_TEXT)]
@@ -113,7 +113,7 @@ class EscalationForm(FlaskForm):
     summary = TextAreaField(_l("What is filed"), validators=[Length(max=escalation.MAX_TEXT)])
 
 
-class EscalationStatusForm(FlaskForm):
+class EscalationStatusForm(BaseForm):
     status = SelectField(_l("New status"), choices=list(escalation.STATUS_LABELS.items()))
     external_ref = StringField(_l("Platform's number"), validators=[Length(max=64)])
     note = TextAreaField(_l("Note"), validators=[Length(max=escalation.MAX_TEXT)])
@@ -272,7 +272,11 @@ def referral_panel(case: Case) -> Panel:
         referrals=rows,
         partners=partners.list_partners(active_only=True),
         escalations=[(e, escalation.next_statuses(e)) for e in escalation.escalations_for(case)],
-        due=referrals.due_items(case_ids=[case.id]),
+        # Without a referral or an open check-in nothing can be due: skip
+        # the three queries (most cases on the page have neither).
+        due=referrals.due_items(case_ids=[case.id])
+        if case.referrals or check_in is not None
+        else [],
         check_in_due=check_in.due_at if check_in else None,
         can_resolve=case.status in ("acknowledged", "in_progress", "referred"),
         can_close=case.status == "resolved",
@@ -321,7 +325,7 @@ ERRORS = (
 )
 
 
-def _act(reference: str, form: FlaskForm, action: Callable[[Case], Any], done: Any) -> Any:
+def _act(reference: str, form: BaseForm, action: Callable[[Case], Any], done: Any) -> Any:
     """Validate the form, run one service on the case, commit, back to the case page."""
     case = _case_or_404(reference)
     if not form.validate_on_submit():

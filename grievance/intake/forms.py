@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
@@ -17,9 +16,11 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.widgets import CheckboxInput
 
+from grievance.formbase import BaseForm
 from grievance.intake import feedback_text, labels
+from grievance.widgets import CheckboxList
 
 NARRATIVE_MAX = 10_000
 # The shape of an address only: one @, no spaces, a dot in the domain.
@@ -28,7 +29,7 @@ NAME_MAX = 200
 
 
 class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
+    widget = CheckboxList()
     option_widget = CheckboxInput()
 
     def pre_validate(self, form: object) -> None:
@@ -36,7 +37,7 @@ class MultiCheckboxField(SelectMultipleField):
         return None
 
 
-class SafetyForm(FlaskForm):
+class SafetyForm(BaseForm):
     danger = RadioField(
         _l("Are you in danger right now?"),
         choices=[("yes", _l("Yes, I am in danger now")), ("no", _l("No"))],
@@ -44,7 +45,7 @@ class SafetyForm(FlaskForm):
     )
 
 
-class ReportForm(FlaskForm):
+class ReportForm(BaseForm):
     danger = HiddenField()
     narrative = TextAreaField(
         _l("What happened?"),
@@ -122,7 +123,7 @@ class ReportForm(FlaskForm):
     homepage = StringField(_l("Leave this empty"), validators=[Optional()])
 
 
-class ReceiptForm(FlaskForm):
+class ReceiptForm(BaseForm):
     reference = StringField(
         _l("Case number"),
         validators=[DataRequired(message=_l("Please enter your case number.")), Length(max=32)],
@@ -133,7 +134,7 @@ class ReceiptForm(FlaskForm):
     )
 
 
-class ReplyForm(FlaskForm):
+class ReplyForm(BaseForm):
     body = TextAreaField(
         _l("Your message"),
         validators=[
@@ -144,11 +145,11 @@ class ReplyForm(FlaskForm):
     attachments = MultipleFileField(_l("Add photos or files (optional)"))
 
 
-class EmptyForm(FlaskForm):
+class EmptyForm(BaseForm):
     """Only the CSRF token: for buttons such as Leave."""
 
 
-class SurveyForm(FlaskForm):
+class SurveyForm(BaseForm):
     """The short feedback survey once a case is resolved."""
 
     solved = RadioField(

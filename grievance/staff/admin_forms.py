@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
@@ -17,6 +16,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from grievance.cases.settings import MAX_RETENTION_DAYS, MIN_RETENTION_DAYS
+from grievance.formbase import BaseForm
 
 ROLE_CHOICES = [
     ("caseworker", _l("Caseworker")),
@@ -32,22 +32,22 @@ class CheckboxesField(SelectMultipleField):
     option_widget = widgets.CheckboxInput()
 
 
-class CreateStaffForm(FlaskForm):
+class CreateStaffForm(BaseForm):
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=200)])
     role = SelectField(_l("Role"), choices=ROLE_CHOICES, validators=[DataRequired()])
     partner = SelectField(_l("Partner (advisors only)"), choices=[], validate_choice=False)
     display_name = StringField(_l("Name shown to colleagues"), validators=[Length(max=80)])
 
 
-class OnCallForm(FlaskForm):
+class OnCallForm(BaseForm):
     on_call = CheckboxesField(_l("On call"), coerce=int, validate_choice=False)
 
 
-class LanguagesForm(FlaskForm):
+class LanguagesForm(BaseForm):
     languages = CheckboxesField(_l("Languages offered to workers"), validate_choice=True)
 
 
-class CannedResponseForm(FlaskForm):
+class CannedResponseForm(BaseForm):
     language = SelectField(_l("Language"), validators=[DataRequired()])
     title = StringField(_l("Title (staff only)"), validators=[DataRequired(), Length(max=120)])
     body = TextAreaField(
@@ -61,7 +61,7 @@ class CannedResponseForm(FlaskForm):
     active = BooleanField(_l("Offered to caseworkers"), default=True)
 
 
-class SettingsForm(FlaskForm):
+class SettingsForm(BaseForm):
     retention_days = IntegerField(
         _l("Keep closed cases for (days)"),
         validators=[

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from grievance.formbase import BaseForm
 
-class LoginForm(FlaskForm):
+
+class LoginForm(BaseForm):
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=200)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
 
 
-class CodeForm(FlaskForm):
+class CodeForm(BaseForm):
     code = StringField(
         _l("Six-digit code"),
         validators=[DataRequired(), Length(min=6, max=8)],
@@ -21,5 +22,5 @@ class CodeForm(FlaskForm):
     )
 
 
-class EmptyForm(FlaskForm):
+class EmptyForm(BaseForm):
     """Just the CSRF token, for buttons such as log out."""

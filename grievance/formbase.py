@@ -1,0 +1,48 @@
+"""The base of every form: Flask-WTF with WTForms' own messages cached.
+
+Flask-WTF loads WTForms' message catalog from disk once per request (it
+caches it on the request), and every form with a field that has no label
+asks for it. Catalogs do not change while the process runs, so one loaded
+catalog per locale serves every request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from babel import support
+from flask import current_app
+from flask_babel import get_locale
+from flask_wtf import FlaskForm
+from wtforms.i18n import messages_path
+
+_CATALOGS: dict[str, support.NullTranslations] = {}
+
+
+class _WTFormsMessages:
+    """What Flask-WTF's `translations` does, with a catalog per locale kept."""
+
+    def _catalog(self) -> support.NullTranslations:
+        locale = str(get_locale())
+        catalog = _CATALOGS.get(locale)
+        if catalog is None:
+            catalog = support.Translations.load(messages_path(), [locale], domain="wtforms")
+            _CATALOGS[locale] = catalog
+        return catalog
+
+    def gettext(self, string: str) -> str:
+        return self._catalog().ugettext(string)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return self._catalog().ungettext(singular, plural, n)
+
+
+_MESSAGES = _WTFormsMessages()
+
+
+class BaseForm(FlaskForm):
+    class Meta(FlaskForm.Meta):
+        def get_translations(self, form: Any) -> Any:
+            if not current_app.config.get("WTF_I18N_ENABLED", True):
+                return super().get_translations(form)
+            return _MESSAGES
