@@ -13,15 +13,15 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from grievance.cases import labels
-from grievance.cases.models import CaseEvent
+from grievance.cases.models import STORY_EVENTS_SQL, CaseEvent
 from grievance.cases.queue import staff_labels
 from grievance.extensions import db
 
-# Views are recorded for every page load; they are counted, not listed.
-QUIET_KINDS = ("case.viewed",)
+# Views are recorded for every page load; they are counted, not listed
+# (STORY_EVENTS_SQL leaves them out).
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class TimelineLine:
 def timeline(case_id: int, *, include_views: bool = False) -> list[TimelineLine]:
     query = select(CaseEvent).where(CaseEvent.case_id == case_id)
     if not include_views:
-        query = query.where(CaseEvent.kind.not_in(QUIET_KINDS))
+        query = query.where(text(STORY_EVENTS_SQL))
     events = list(db.session.scalars(query.order_by(CaseEvent.seq)))
     staff_ids: set[int] = set()
     for event in events:
