@@ -231,12 +231,15 @@ def thread(case: Case, before: int | None = None, size: int = THREAD_PAGE) -> Th
     more = len(rows) > size
     rows = rows[:size]
     rows.reverse()
-    total = int(
-        db.session.scalar(
-            select(func.count()).select_from(Message).where(Message.case_id == case.id)
+    if before is None and not more:
+        total = len(rows)  # the whole thread is on this page: nothing to count
+    else:
+        total = int(
+            db.session.scalar(
+                select(func.count()).select_from(Message).where(Message.case_id == case.id)
+            )
+            or 0
         )
-        or 0
-    )
     return ThreadPage(
         messages=rows,
         earlier=rows[0].id if more and rows else None,

@@ -244,8 +244,10 @@ class Panel:
 
 def referral_panel(case: Case) -> Panel:
     """Everything `staff/case_referrals.html` shows, computed for this case now."""
+    active = partners.list_partners(active_only=True)
     suggestions = [
-        SuggestionRow(s, _allowed_for(case, s.partner.id)) for s in referrals.suggestions(case)
+        SuggestionRow(s, _allowed_for(case, s.partner.id))
+        for s in referrals.suggestions(case, active_partners=active)
     ]
     rows = []
     for referral in case.referrals:
@@ -270,7 +272,7 @@ def referral_panel(case: Case) -> Panel:
         ),
         question=consent.open_request(case),
         referrals=rows,
-        partners=partners.list_partners(active_only=True),
+        partners=active,
         escalations=[(e, escalation.next_statuses(e)) for e in escalation.escalations_for(case)],
         # Without a referral or an open check-in nothing can be due: skip
         # the three queries (most cases on the page have neither).

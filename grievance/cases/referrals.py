@@ -285,14 +285,23 @@ def _release_due(case: Case, met: datetime | None) -> None:
 # -- creating a referral --------------------------------------------------------------
 
 
-def suggestions(case: Case, limit: int = 8) -> list[routing.Suggestion]:
-    """Ranked partners for the case page, with reasons and warnings."""
+def suggestions(
+    case: Case, limit: int = 8, *, active_partners: list[Partner] | None = None
+) -> list[routing.Suggestion]:
+    """Ranked partners for the case page, with reasons and warnings.
+
+    `active_partners` saves a query when the caller has them already.
+    """
     from grievance.cases.models import Category
 
-    partners = db.session.scalars(select(Partner).where(Partner.active.is_(True))).all()
+    partners = active_partners
+    if partners is None:
+        partners = list(db.session.scalars(select(Partner).where(Partner.active.is_(True))))
     types = {
-        c.code: tuple(t for t in c.referral_types.split(";") if t)
-        for c in db.session.scalars(select(Category))
+        code: tuple(t for t in referral_types.split(";") if t)
+        for code, referral_types in db.session.execute(
+            select(Category.code, Category.referral_types)
+        )
     }
     facts = routing.CaseProfile(
         categories=tuple(c.code for c in case.categories),

@@ -241,19 +241,25 @@ def _back(case: Case, anchor: str = "") -> Response:
 
 
 def _triage_form(case: Case) -> TriageForm:
-    categories = list(
-        db.session.scalars(
-            select(Category).where(Category.enabled.is_(True)).order_by(Category.position)
-        )
+    # Plain columns, not ORM objects: only codes and names are drawn.
+    categories = db.session.execute(
+        select(Category.code, Category.name)
+        .where(Category.enabled.is_(True))
+        .order_by(Category.position)
     )
-    indicators = list(db.session.scalars(select(IloIndicator).order_by(IloIndicator.code)))
-    statuses = list(db.session.scalars(select(ResidenceStatus).order_by(ResidenceStatus.code)))
-    form = TriageForm(prefix="triage")
-    form.categories.choices = [(c.code, f"{c.code} · {c.name}") for c in categories]
-    form.indicators.choices = [(i.code, f"{i.code} · {i.name}") for i in indicators]
+    indicators = db.session.execute(
+        select(IloIndicator.code, IloIndicator.name).order_by(IloIndicator.code)
+    )
     japanese = i18n.current_language().code == "ja"
+    name = ResidenceStatus.name_ja if japanese else ResidenceStatus.name_en
+    statuses = db.session.execute(
+        select(ResidenceStatus.code, name).order_by(ResidenceStatus.code)
+    )
+    form = TriageForm(prefix="triage")
+    form.categories.choices = [(code, f"{code} · {text}") for code, text in categories]
+    form.indicators.choices = [(code, f"{code} · {text}") for code, text in indicators]
     form.residence_status.choices = [("", "—")] + [
-        (s.code, f"{s.code} · {s.name_ja if japanese else s.name_en}") for s in statuses
+        (code, f"{code} · {text}") for code, text in statuses
     ]
     return form
 
