@@ -38,5 +38,8 @@ class ContactWishes:
             own_phone=data.get("own_phone"),
         )
 
+    def to_dict(self) -> dict[str, object]:
+        return {k: v for k, v in asdict(self).items() if v}
+
     def to_json(self) -> str:
-        return json.dumps({k: v for k, v in asdict(self).items() if v})
+        return json.dumps(self.to_dict())

@@ -102,7 +102,7 @@ def open_case(data: NewCase) -> tuple[Case, Receipt]:
         due_at=due_at(urgency, now),
     )
     case.narrative = data.narrative
-    if data.contact:
+    if data.contact is not None:
         case.contact = json.dumps(data.contact)
     if data.intermediaries:
         case.intermediaries = json.dumps(data.intermediaries)

@@ -113,11 +113,11 @@ def submit_report(report: WebReport) -> tuple[Case, case_services.Receipt]:
             since=report.since,
             in_danger=report.in_danger,
             contact_method=report.contact_method,
-            contact=None,
+            # Sealed with the case's first write, not updated after it.
+            contact=wishes.to_dict(),
             intermediaries={k: v for k, v in names.items() if v} or None,
         )
     )
-    case.contact = wishes.to_json()
     db.session.add(Consent(case_id=case.id, scope=ConsentScope.STORE, method="web_tick"))
     if report.files:
         add_attachments(case, report.files)
