@@ -4,7 +4,9 @@ For each database: build the schema, seed BENCH_CASES synthetic cases with
 `flask grievance seed-bulk`, prepare signed requests (bench/prepare.py),
 start gunicorn with 2 workers on loopback, and drive each scenario with wrk
 for BENCH_SECONDS. Every figure is also given as a ratio to `/healthz` in
-the same run, the framework's own ceiling on this machine. Results are
+the same run, the framework's own ceiling on this machine. Then each
+scenario runs for SOLO_SECONDS on a single connection: its median is the
+work one request takes, with no other request to wait for. Results are
 printed as a table and written to bench/results/latest.json.
 
 Loopback only; every wrk run is bounded in time.
@@ -35,6 +37,7 @@ RESULTS = ROOT / "bench" / "results"
 CASES = int(os.environ.get("BENCH_CASES", "100000"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "8"))
+SOLO_SECONDS = 2
 THREADS = 2
 DATABASES = os.environ.get("BENCH_DATABASES", "sqlite,postgresql").split(",")
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
@@ -71,6 +74,7 @@ class Result:
     ratio: float
     errors: int
     requests: int
+    solo_ms: float  # median with one connection: the work of one request
 
 
 def log(message: str) -> None:
@@ -144,15 +148,29 @@ def wait_healthy(url: str, timeout: float = 60) -> None:
     raise RuntimeError("gunicorn did not become healthy")
 
 
-def run_wrk(wrk: str, url: str, requests_file: Path, seconds: int) -> dict[str, float]:
-    env = {**os.environ, "BENCH_REQUESTS": str(requests_file), "BENCH_THREADS": str(THREADS)}
+def run_wrk(
+    wrk: str,
+    url: str,
+    requests_file: Path,
+    seconds: int,
+    *,
+    connections: int = CONNECTIONS,
+    offset: int = 0,
+) -> dict[str, float]:
+    threads = min(THREADS, connections)
+    env = {
+        **os.environ,
+        "BENCH_REQUESTS": str(requests_file),
+        "BENCH_THREADS": str(threads),
+        "BENCH_OFFSET": str(offset),
+    }
     out = subprocess.run(
         [
             wrk,
             "-t",
-            str(THREADS),
+            str(threads),
             "-c",
-            str(CONNECTIONS),
+            str(connections),
             "-d",
             f"{seconds}s",
             "--timeout",
@@ -221,7 +239,8 @@ def _bench_in(workdir: Path, kind: str, wrk: str) -> tuple[list[Result], dict[st
     flask(env, "tick")
     tick_seconds = time.time() - started
     log(f"[{kind}] periodic work in {tick_seconds:.1f} s; preparing requests")
-    one_time = max(2000, SECONDS * 600)
+    # Enough one-time lines for the loaded run and the single-connection run.
+    one_time = max(3000, (SECONDS + SOLO_SECONDS) * 600)
     prepared = subprocess.run(
         [
             str(BIN / "python"),
@@ -265,6 +284,10 @@ def _bench_in(workdir: Path, kind: str, wrk: str) -> tuple[list[Result], dict[st
             if scenario not in ONE_TIME:
                 run_wrk(wrk, base_url, req, 1)
             raw = run_wrk(wrk, base_url, req, SECONDS)
+            # One connection, after the lines the run above spent.
+            solo = run_wrk(
+                wrk, base_url, req, SOLO_SECONDS, connections=1, offset=int(raw["requests"]) + 64
+            )
             rps = raw["requests"] / (raw["duration_us"] / 1e6)
             if scenario == "healthz":
                 ceiling = rps
@@ -277,8 +300,14 @@ def _bench_in(workdir: Path, kind: str, wrk: str) -> tuple[list[Result], dict[st
                     p95_ms=round(raw["p95_us"] / 1000, 1),
                     p99_ms=round(raw["p99_us"] / 1000, 1),
                     ratio=round(rps / ceiling, 3) if ceiling else 0.0,
-                    errors=int(raw["status_errors"] + raw["socket_errors"]),
+                    errors=int(
+                        raw["status_errors"]
+                        + raw["socket_errors"]
+                        + solo["status_errors"]
+                        + solo["socket_errors"]
+                    ),
                     requests=int(raw["requests"]),
+                    solo_ms=round(solo["p50_us"] / 1000, 2),
                 )
             )
             log(f"[{kind}] {scenario}: {rps:.0f} req/s, p95 {raw['p95_us'] / 1000:.1f} ms")
@@ -323,18 +352,19 @@ def main() -> int:
     labels = dict(SCENARIOS)
     print(
         f"\nBenchmark: {CASES:,} cases, {SECONDS} s per scenario, wrk -t{THREADS} "
-        f"-c{CONNECTIONS}, gunicorn 2 workers; {platform.node()} ({os.cpu_count()} CPUs)\n"
+        f"-c{CONNECTIONS}, gunicorn 2 workers; {platform.node()} ({os.cpu_count()} CPUs); "
+        f"1-conn: median of {SOLO_SECONDS} s on one connection\n"
     )
     header = (
         f"{'database':<11}{'scenario':<34}{'req/s':>9}{'ratio':>8}{'p50 ms':>9}"
-        f"{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}"
+        f"{'p95 ms':>9}{'p99 ms':>9}{'1-conn ms':>11}{'errors':>8}"
     )
     print(header)
     print("-" * len(header))
     for r in all_results:
         print(
             f"{r.database:<11}{labels[r.scenario]:<34}{r.rps:>9.0f}{r.ratio:>8.2f}"
-            f"{r.p50_ms:>9.1f}{r.p95_ms:>9.1f}{r.p99_ms:>9.1f}{r.errors:>8}"
+            f"{r.p50_ms:>9.1f}{r.p95_ms:>9.1f}{r.p99_ms:>9.1f}{r.solo_ms:>11.2f}{r.errors:>8}"
         )
     for kind, info in extra.items():
         print(

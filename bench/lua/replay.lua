@@ -1,7 +1,8 @@
 -- Replays prepared requests, one per line of the file named by BENCH_REQUESTS:
 --   METHOD <tab> PATH <tab> Header: value|Header: value <tab> BODY
 -- Thread k uses lines k, k+T, k+2T... so one-time requests (CSRF tokens,
--- Twilio message ids) are never sent twice while lines last.
+-- Twilio message ids) are never sent twice while lines last. BENCH_OFFSET
+-- skips the lines an earlier run of the same file has spent.
 
 local threads = {}
 local counter = 0
@@ -30,7 +31,8 @@ end
 
 function request()
   local nthreads = tonumber(os.getenv("BENCH_THREADS") or "1")
-  local i = (tid + idx * nthreads) % #requests + 1
+  local offset = tonumber(os.getenv("BENCH_OFFSET") or "0")
+  local i = (offset + tid + idx * nthreads) % #requests + 1
   idx = idx + 1
   return requests[i]
 end
