@@ -12,6 +12,7 @@ from typing import Any
 
 from babel.support import NullTranslations, Translations
 from flask import current_app
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from grievance.i18n import STAFF_LANGUAGES, current_language
@@ -238,6 +239,40 @@ def delivery_label(code: str | None) -> str:
     return _label(DELIVERY_LABELS, code)
 
 
+# Why a message did not arrive: our codes (grievance.notify) and Twilio's
+# error codes as delivery callbacks report them ("twilio-<ErrorCode>").
+DELIVERY_ERROR_LABELS = {
+    "invalid-number": _l("The number is not valid."),
+    "not-mobile": _l("The number cannot receive text messages."),
+    "unreachable": _l("The phone could not be reached."),
+    "unsubscribed": _l("The number unsubscribed from our messages at the provider."),
+    "region-not-enabled": _l("Our account cannot send to this country."),
+    "no-template": _l("No WhatsApp template is set up for this language."),
+    "stopped": _l("The worker said STOP."),
+    "whatsapp-window": _l("WhatsApp allows a reply only after the worker writes."),
+    "invalid-address": _l("The e-mail address is not valid."),
+    "network": _l("The provider could not be reached."),
+    "twilio-error": _l("The provider refused the message."),
+    "twilio-30003": _l("The phone was off or out of reach."),
+    "twilio-30004": _l("The number blocks our messages."),
+    "twilio-30005": _l("The number does not exist."),
+    "twilio-30006": _l("The number is a landline, or its carrier cannot be reached."),
+    "twilio-30007": _l("The carrier filtered the message."),
+    "twilio-30008": _l("The carrier gave no reason."),
+    "twilio-63016": _l("WhatsApp allows a reply only after the worker writes."),
+}
+
+
+def delivery_error_label(code: str | None) -> str:
+    """A plain sentence for a known code; the code itself for any other."""
+    if not code:
+        return ""
+    known = DELIVERY_ERROR_LABELS.get(code)
+    if known is not None:
+        return str(known)
+    return gettext("Provider code %(code)s.", code=code)
+
+
 # Prefectures by JIS code. Proper names, not phrases: shown in the staff
 # member's language without going through the catalog.
 PREFECTURES: tuple[tuple[str, str, str], ...] = (
@@ -317,6 +352,7 @@ TEMPLATE_GLOBALS = {
     "window_label": window_label,
     "phone_owner_label": phone_owner_label,
     "delivery_label": delivery_label,
+    "delivery_error_label": delivery_error_label,
     "prefecture_label": prefecture_label,
 }
 

@@ -256,11 +256,23 @@ def contact_state(case: Case) -> ContactState:
     )
 
 
+# Statuses that come with a reason worth showing beside them.
+NOT_ARRIVED = (
+    OutboxStatus.FAILED,
+    OutboxStatus.UNDELIVERED,
+    OutboxStatus.HELD,
+    OutboxStatus.CANCELLED,
+)
+
+
 @outbox.status_changed.connect
 def _copy_status_to_message(row: OutboundMessage, **_: Any) -> None:
     # The case thread shows the latest state of the message's delivery.
     if row.message_id is None:
         return
+    reason = row.error_code if row.status in NOT_ARRIVED else None
     db.session.execute(
-        update(Message).where(Message.id == row.message_id).values(delivery_status=row.status)
+        update(Message)
+        .where(Message.id == row.message_id)
+        .values(delivery_status=row.status, delivery_error=reason)
     )

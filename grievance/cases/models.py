@@ -319,6 +319,9 @@ class Message(SealedRow, db.Model):
     # The provider's id (Twilio MessageSid); unique so a redelivery stores nothing new.
     provider_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     delivery_status: Mapped[str | None] = mapped_column(String(16))
+    # Why it did not arrive (a code: ours or "twilio-<ErrorCode>"), shown
+    # beside a failed, undelivered, held or cancelled status.
+    delivery_error: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     body_ct: Mapped[bytes | None] = mapped_column(EncryptedBytes)
 

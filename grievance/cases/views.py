@@ -252,9 +252,7 @@ def _triage_form(case: Case) -> TriageForm:
     )
     japanese = i18n.current_language().code == "ja"
     name = ResidenceStatus.name_ja if japanese else ResidenceStatus.name_en
-    statuses = db.session.execute(
-        select(ResidenceStatus.code, name).order_by(ResidenceStatus.code)
-    )
+    statuses = db.session.execute(select(ResidenceStatus.code, name).order_by(ResidenceStatus.code))
     form = TriageForm(prefix="triage")
     form.categories.choices = [(code, f"{code} · {text}") for code, text in categories]
     form.indicators.choices = [(code, f"{code} · {text}") for code, text in indicators]

@@ -22,7 +22,8 @@ from grievance.cases.services import format_code
 from grievance.cases.workspace_models import CaseParty
 from grievance.datakeys import utcnow
 from grievance.extensions import commit, db
-from grievance.notify.models import OutboundMessage
+from grievance.notify import outbox
+from grievance.notify.models import OutboundMessage, OutboxStatus
 from tests.conftest import AuthActions, csrf_from, make_case, make_staff
 
 STORY = "CANARY-STORY: the supervisor shouts at me every day."
@@ -536,3 +537,39 @@ def test_a_long_thread_shows_the_latest_page_and_links_to_earlier_ones(
     # A value that is not a number is ignored: the latest page.
     response = client.get(f"/staff/cases/{worker_case['ref']}?before=x")
     assert numbers(response.data.decode()) == list(range(45, 75))
+
+
+def test_a_message_that_did_not_arrive_shows_why(
+    app: Flask, client: FlaskClient, caseworker: int, worker_case: dict[str, Any]
+) -> None:
+    ref = worker_case["ref"]
+    for body in ("First.", "Second.", "Third."):
+        post(client, ref, "reply", {"reply-body": body}, prefix="reply")
+    with app.app_context():
+        sent = db.session.scalars(
+            select(Message.id).where(Message.direction == "out").order_by(Message.id)
+        ).all()
+        rows = [
+            db.session.scalars(
+                select(OutboundMessage).where(OutboundMessage.message_id == message_id)
+            ).one()
+            for message_id in sent
+        ]
+        # What the provider's delivery callbacks record (apply_provider_status).
+        outbox.set_status(rows[0], OutboxStatus.UNDELIVERED, "twilio-30003")
+        outbox.set_status(rows[1], OutboxStatus.FAILED, "twilio-99999")
+        outbox.set_status(rows[2], OutboxStatus.HELD, "whatsapp-window")
+        commit()
+        held_id = rows[2].id
+        assert db.session.get(Message, sent[0]).delivery_error == "twilio-30003"
+    html = page_of(client, ref)
+    assert "The phone was off or out of reach." in html
+    assert "Provider code twilio-99999." in html
+    assert "WhatsApp allows a reply only after the worker writes." in html
+
+    # Sent after all: the old reason goes with the old status.
+    with app.app_context():
+        outbox.set_status(db.session.get(OutboundMessage, held_id), OutboxStatus.SENT)
+        commit()
+        assert db.session.get(Message, sent[2]).delivery_error is None
+    assert "WhatsApp allows a reply only after the worker writes." not in page_of(client, ref)
