@@ -85,7 +85,9 @@ class LockingConnection(sqlite3.Connection):
     def _release(self) -> None:
         fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
         self._holding = False
-        _HELD.count -= 1
+        # Normally the thread that took it; a connection closed by the
+        # garbage collector may be released from another one.
+        _HELD.count = max(getattr(_HELD, "count", 0) - 1, 0)
 
     def commit(self) -> None:
         try:
