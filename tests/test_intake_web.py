@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pikepdf
@@ -14,8 +15,10 @@ from PIL import Image
 from sqlalchemy import select
 
 from grievance.cases.models import Attachment, Case, CaseEvent, Consent
-from grievance.extensions import db
-from grievance.intake.models import Conversation
+from grievance.datakeys import DataKey, utcnow
+from grievance.extensions import commit, db
+from grievance.intake import kept_files
+from grievance.intake.models import Conversation, KeptFile
 from tests.conftest import csrf_from
 
 NARRATIVE = "Công ty giữ hộ chiếu của tôi. CANARY-web-3141"
@@ -346,3 +349,136 @@ def test_sms_contact_gets_a_neutral_acknowledgement(app: Flask, client: FlaskCli
     with app.app_context():
         case = db.session.scalar(select(Case))
         assert case.messages[-1].direction == "out" and case.messages[-1].body == body
+
+
+# -- files kept when the form comes back ---------------------------------------------
+
+
+def _correct(client: FlaskClient, previous: bytes, **fields: object):  # type: ignore[no-untyped-def]
+    """Post the form that came back again, as a worker correcting it does."""
+    data: dict[str, object] = {
+        "csrf_token": csrf_from(previous),
+        "danger": "no",
+        "narrative": NARRATIVE,
+        "contact_method": "web",
+        "consent_store": "y",
+    }
+    data.update(fields)
+    return client.post("/en/report", data=data, content_type="multipart/form-data")
+
+
+def _kept_uids(html: str) -> list[str]:
+    return re.findall(r'name="kept_remove" value="([^"]+)"', html)
+
+
+def test_files_are_kept_when_the_form_must_be_corrected(app: Flask, client: FlaskClient) -> None:
+    photo = jpeg_with_gps()
+    first = submit(
+        client,
+        "en",
+        narrative="",  # forgotten: the form comes back
+        attachments=[(io.BytesIO(photo), "payslip.jpg")],
+    )
+    assert first.status_code == 400
+    html = first.data.decode()
+    assert "We kept the files you chose" in html and "payslip.jpg" in html
+    assert len(_kept_uids(html)) == 1
+    with app.app_context():
+        kept = db.session.scalars(select(KeptFile)).one()
+        # Cleaned and sealed while it waits: no metadata, no clear bytes or name.
+        assert b"CANARY-CAMERA-MAKER" not in kept.data and b"JFIF" not in kept.data_ct
+        assert b"payslip" not in kept.filename_ct
+        key_id = kept.data_key_id
+
+    done = _correct(client, first.data)  # no file chosen this time
+    assert done.status_code == 200 and "<code>" in done.data.decode()
+    with app.app_context():
+        stored = db.session.scalars(select(Attachment)).one()
+        assert stored.filename == "payslip.jpg" and stored.content_type == "image/jpeg"
+        assert b"CANARY-CAMERA-MAKER" not in stored.data
+        # The kept copy and its key are gone with the report.
+        assert db.session.scalars(select(KeptFile)).all() == []
+        assert db.session.get(DataKey, key_id) is None
+
+
+def test_a_kept_file_can_be_removed_and_new_ones_added(app: Flask, client: FlaskClient) -> None:
+    first = submit(
+        client,
+        "en",
+        narrative="",
+        attachments=[
+            (io.BytesIO(jpeg_with_gps()), "one.jpg"),
+            (io.BytesIO(jpeg_with_gps()), "two.jpg"),
+        ],
+    )
+    one, _two = _kept_uids(first.data.decode())
+    second = _correct(
+        client,
+        first.data,
+        narrative="",
+        kept_remove=[one],
+        attachments=[(io.BytesIO(pdf_with_metadata()), "three.pdf")],
+    )
+    html = second.data.decode()
+    assert second.status_code == 400
+    assert "one.jpg" not in html and "two.jpg" in html and "three.pdf" in html
+    done = _correct(client, second.data)
+    assert done.status_code == 200
+    with app.app_context():
+        names = sorted(a.filename for a in db.session.scalars(select(Attachment)))
+        assert names == ["three.pdf", "two.jpg"]
+
+
+def test_kept_files_count_towards_the_limit(app: Flask, client: FlaskClient) -> None:
+    first = submit(
+        client,
+        "en",
+        narrative="",
+        attachments=[(io.BytesIO(jpeg_with_gps()), f"{n}.jpg") for n in range(3)],
+    )
+    second = _correct(
+        client,
+        first.data,
+        attachments=[(io.BytesIO(jpeg_with_gps()), f"new{n}.jpg") for n in range(3)],
+    )
+    assert second.status_code == 400 and "at most 5 files" in second.data.decode()
+    with app.app_context():
+        assert db.session.scalar(select(Case)) is None
+        assert len(db.session.scalars(select(KeptFile)).all()) == 3
+
+
+def test_kept_files_stay_with_their_session_and_a_new_report(
+    app: Flask, client: FlaskClient
+) -> None:
+    first = submit(
+        client, "en", narrative="", attachments=[(io.BytesIO(jpeg_with_gps()), "mine.jpg")]
+    )
+    assert "mine.jpg" in first.data.decode()
+    # Someone else's browser sees nothing of them.
+    other = app.test_client()
+    other_form = submit(other, "en", narrative="")
+    assert "mine.jpg" not in other_form.data.decode()
+    assert "We kept the files" not in other_form.data.decode()
+    # Starting a new report drops them, with their key.
+    start_report(client, "en")
+    with app.app_context():
+        assert db.session.scalars(select(KeptFile)).all() == []
+
+
+def test_kept_files_expire_with_their_key(app: Flask, client: FlaskClient) -> None:
+    first = submit(
+        client, "en", narrative="", attachments=[(io.BytesIO(jpeg_with_gps()), "old.jpg")]
+    )
+    assert "old.jpg" in first.data.decode()
+    with app.app_context():
+        kept = db.session.scalars(select(KeptFile)).one()
+        kept.created_at = utcnow() - kept_files.KEEP_FOR - timedelta(minutes=1)
+        key_id = kept.data_key_id
+        commit()
+    # An hour later the form no longer offers it...
+    assert "old.jpg" not in _correct(client, first.data, narrative="").data.decode()
+    # ...and the periodic work deletes it and its key.
+    with app.app_context():
+        assert kept_files.purge_expired() == 1
+        assert db.session.scalars(select(KeptFile)).all() == []
+        assert db.session.get(DataKey, key_id) is None

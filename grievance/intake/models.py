@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from grievance.crypto import EncryptedBytes, EncryptedField
@@ -61,3 +61,28 @@ class InboundMessage(SealedRow, db.Model):
     body_ct: Mapped[bytes | None] = mapped_column(EncryptedBytes)
 
     body = EncryptedField("body_ct")
+
+
+class KeptFile(SealedRow, db.Model):
+    """A file the worker chose on a report form that came back to be corrected.
+
+    Kept (cleaned and sealed under its own data key) so the worker need not
+    choose it again, and found only through the keyed hash of a random token
+    that lives in the worker's session cookie. Sent with the report, or
+    deleted with its key after KEEP_FOR (grievance.intake.kept_files).
+    """
+
+    __tablename__ = "kept_files"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), index=True)
+    content_type: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
+    filename_ct: Mapped[bytes | None] = mapped_column(EncryptedBytes)
+    data_ct: Mapped[bytes | None] = mapped_column(EncryptedBytes)
+
+    filename = EncryptedField("filename_ct")
+    data = EncryptedField("data_ct", binary=True)

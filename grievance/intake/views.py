@@ -18,7 +18,7 @@ from grievance import crypto, i18n, ratelimit
 from grievance.cases import consent, resolution
 from grievance.cases.models import CaseEvent, Message
 from grievance.extensions import commit, db
-from grievance.intake import feedback_text, follow_up, labels, web
+from grievance.intake import feedback_text, follow_up, kept_files, labels, web
 from grievance.intake.forms import (
     EmptyForm,
     ReceiptForm,
@@ -27,9 +27,17 @@ from grievance.intake.forms import (
     SafetyForm,
     SurveyForm,
 )
-from grievance.intake.uploads import UploadError, clean_uploads
+from grievance.intake.uploads import MAX_FILES, UploadError, clean_uploads
 
 bp = Blueprint("intake", __name__)
+
+
+@bp.record_once
+def _register_periodic(state: Any) -> None:
+    # Files kept for a form that came back are deleted after an hour.
+    state.app.extensions.setdefault("grievance.periodic", {})["kept_files"] = (
+        kept_files.purge_expired
+    )
 
 REPORTS_PER_HOUR = 20
 
@@ -94,6 +102,7 @@ def _render_form(form: ReportForm, status: int = 200, upload_error: str | None =
             in_danger=form.danger.data == "yes",
             category_icons={code: icon for code, (icon, _w) in labels.CATEGORY_LABELS.items()},
             upload_error=upload_error,
+            kept=kept_files.listed(),
         ),
         status,
     )
@@ -125,6 +134,9 @@ def report() -> Any:
         safety = SafetyForm()
         if not safety.validate_on_submit():
             return render_template("worker/report_safety.html", form=safety), 400
+        # A new report: nothing is kept from one left unfinished.
+        kept_files.forget()
+        commit()
         form = ReportForm(formdata=None, danger=safety.danger.data)
         return _render_form(form)
 
@@ -143,14 +155,22 @@ def report() -> Any:
             text=_("We could not accept this form."),
         ), 400
     phone = _contact_errors(form)
-    if not valid or form.phone.errors or form.email.errors:
-        return _render_form(form, 400)
+    kept_files.remove(set(request.form.getlist("kept_remove")))
     try:
         files = clean_uploads(request.files.getlist(form.attachments.name))
+        if len(kept_files.listed()) + len(files) > MAX_FILES:
+            raise UploadError(_("Please choose at most 5 files."))
     except UploadError as exc:
+        commit()  # the files the worker removed stay removed
         return _render_form(form, 400, upload_error=str(exc))
+    if not valid or form.phone.errors or form.email.errors:
+        # The form comes back to be corrected; the files need not be chosen again.
+        kept_files.keep(files)
+        commit()
+        return _render_form(form, 400)
     if ratelimit.hit(ratelimit.client_key("report"), 3600) > REPORTS_PER_HOUR:
         abort(429)
+    files = kept_files.take() + files
     case, receipt = web.submit_report(
         web.WebReport(
             language=i18n.current_language().code,
