@@ -39,6 +39,7 @@ def _register_periodic(state: Any) -> None:
         kept_files.purge_expired
     )
 
+
 REPORTS_PER_HOUR = 20
 
 
