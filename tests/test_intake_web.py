@@ -482,3 +482,35 @@ def test_kept_files_expire_with_their_key(app: Flask, client: FlaskClient) -> No
         assert kept_files.purge_expired() == 1
         assert db.session.scalars(select(KeptFile)).all() == []
         assert db.session.get(DataKey, key_id) is None
+
+
+def test_files_are_not_kept_without_a_valid_csrf_token_or_past_the_limit(
+    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from grievance.intake import views
+
+    html = start_report(client, "en")
+    forged = client.post(
+        "/en/report",
+        data={
+            "csrf_token": "not-the-token",
+            "danger": "no",
+            "narrative": "",
+            "contact_method": "web",
+            "attachments": [(io.BytesIO(jpeg_with_gps()), "planted.jpg")],
+        },
+        content_type="multipart/form-data",
+    )
+    assert forged.status_code == 400 and "planted.jpg" not in forged.data.decode()
+    monkeypatch.setattr(views, "KEEPS_PER_HOUR", 1)
+    for n in range(2):
+        response = _correct(
+            client,
+            html.encode(),
+            narrative="",
+            attachments=[(io.BytesIO(jpeg_with_gps()), f"try{n}.jpg")],
+        )
+        assert response.status_code == 400
+    with app.app_context():
+        names = [row.filename for row in db.session.scalars(select(KeptFile))]
+    assert names == ["try0.jpg"]

@@ -41,6 +41,7 @@ def _register_periodic(state: Any) -> None:
 
 
 REPORTS_PER_HOUR = 20
+KEEPS_PER_HOUR = 20  # forms sent back with files kept, per client
 
 
 @bp.url_value_preprocessor
@@ -165,8 +166,16 @@ def report() -> Any:
         commit()  # the files the worker removed stay removed
         return _render_form(form, 400, upload_error=str(exc))
     if not valid or form.phone.errors or form.email.errors:
-        # The form comes back to be corrected; the files need not be chosen again.
-        kept_files.keep(files)
+        # The form comes back to be corrected; the files need not be chosen
+        # again. Not for a request without a valid CSRF token (it may come
+        # from another site), and not without end: invalid forms are free
+        # to send, so a client may leave files to keep a few times an hour.
+        if (
+            files
+            and not form.csrf_token.errors
+            and ratelimit.hit(ratelimit.client_key("kept-files"), 3600) <= KEEPS_PER_HOUR
+        ):
+            kept_files.keep(files)
         commit()
         return _render_form(form, 400)
     if ratelimit.hit(ratelimit.client_key("report"), 3600) > REPORTS_PER_HOUR:
