@@ -32,7 +32,7 @@ from config import TestingConfig
 from grievance import crypto, i18n
 from grievance.cases import services as case_services
 from grievance.cases.messaging import send_to_worker
-from grievance.cases.models import Case, Consent, Message
+from grievance.cases.models import Case, CaseEvent, Consent, Message
 from grievance.extensions import commit, db
 from grievance.intake.models import Conversation, InboundMessage
 from grievance.notify.models import ContactRule, OutboundMessage, OutboxStatus
@@ -732,3 +732,46 @@ def test_three_numbers_by_sms_answer_the_survey(app: Flask, client: FlaskClient)
         assert case.feedback_solved == "yes" and case.feedback_felt_safe is True
         assert case.feedback_recommend is False
         assert case.feedback_comment == "terima kasih"
+
+
+def test_photos_by_message_are_not_fetched_and_the_worker_is_told_where_to_add_them(
+    app: Flask, client: FlaskClient
+) -> None:
+    phone = _open_by_sms(app, client, "+819012129999")
+    case = case_of(app, phone)
+    assert case is not None
+    # Only the count is read: the media addresses are never fetched or stored.
+    replies = phone.send(
+        "Here is my payslip",
+        NumMedia="2",
+        MediaUrl0="https://api.twilio.com/2010-04-01/Accounts/AC0/Messages/SM1/Media/ME1",
+        MediaContentType0="image/jpeg",
+    )
+    assert any("cannot receive photos or files here" in text for text in replies)
+    later = phone.send("Thank you")
+    assert not any("cannot receive photos" in text for text in later)
+    with app.app_context():
+        events = db.session.scalars(
+            select(CaseEvent).where(
+                CaseEvent.case_id == case.id, CaseEvent.kind == "message.media_not_kept"
+            )
+        ).all()
+        assert [e.detail for e in events] == [{"count": 2}]
+        stored = db.session.scalars(
+            select(InboundMessage).where(InboundMessage.media_count > 0)
+        ).all()
+        assert [row.media_count for row in stored] == [2]
+    assert "api.twilio.com" not in _database_dump(app)
+
+
+def test_the_timeline_says_how_many_photos_came(app: Flask) -> None:
+    from grievance.cases import labels, timeline
+    from grievance.i18n import set_language, staff_domain
+
+    with app.test_request_context("/staff/queue"):
+        set_language("en")
+        staff_domain.as_default()
+        assert labels.event_label("message.media_not_kept") == (
+            "Photos or files sent by message (not kept)"
+        )
+        assert timeline.describe("message.media_not_kept", {"count": 2}, {}).startswith("2 sent")

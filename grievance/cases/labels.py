@@ -144,6 +144,7 @@ EVENT_LABELS = {
     "escalation.status": _l("Escalation updated"),
     "message.received": _l("Message from the worker"),
     "message.sent": _l("Message to the worker"),
+    "message.media_not_kept": _l("Photos or files sent by message (not kept)"),
 }
 
 WINDOW_LABELS = {

@@ -59,6 +59,7 @@ class Inbound:
     channel: str  # sms | whatsapp
     sender: str  # as the provider gave it ("whatsapp:+81...", "+81...")
     body: str
+    media: int = 0  # photos or files attached (not fetched)
 
 
 def _timeout() -> timedelta:
@@ -104,6 +105,7 @@ def store_inbound(message: Inbound) -> tuple[int, bool]:
         provider_id=message.provider_id,
         conversation_id=conversation.id,
         channel=message.channel,
+        media_count=message.media,
     )
     row.body = message.body[:MAX_BODY]
     db.session.add(row)
@@ -212,6 +214,17 @@ def _apply(
     return [(reply, params) for reply in outcome.replies]
 
 
+def _media_not_kept(conversation: Conversation, count: int) -> tuple[dialog.Reply, dict[str, str]]:
+    """Photos or files came with the message: we do not fetch them (they would
+    sit at the provider and pass through its servers), so say where to add
+    them, and let the caseworker see that some came."""
+    if conversation.case_id is not None:
+        audit.record(
+            "message.media_not_kept", case_id=conversation.case_id, detail={"count": count}
+        )
+    return dialog.Reply("media_not_kept"), {}
+
+
 def _answers_to_questions(case: Any, message: Any, text: str, channel: str) -> None:
     """A YES to an open consent question, or three numbers to the open survey.
 
@@ -277,6 +290,8 @@ def handle_inbound(stored_id: int, now: datetime | None = None) -> bool:
     state = _load_state(conversation)
     outcome = dialog.receive(state, text, now, sms_text.menus(), _timeout())
     replies = _apply(conversation, outcome, e164, row.provider_id, now)
+    if row.media_count:
+        replies.append(_media_not_kept(conversation, row.media_count))
     _save_state(conversation, outcome.state)
     db.session.flush()
     _queue_replies(conversation, replies, e164)

@@ -58,6 +58,8 @@ class InboundMessage(SealedRow, db.Model):
     channel: Mapped[str] = mapped_column(String(12))
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # How many photos or files came with it; they are not fetched.
+    media_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     body_ct: Mapped[bytes | None] = mapped_column(EncryptedBytes)
 
     body = EncryptedField("body_ct")

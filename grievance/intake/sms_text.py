@@ -216,6 +216,10 @@ _SIMPLE: dict[str, Any] = {
         "We have not kept what you wrote. Write to us again when you are ready."
     ),
     "received": lambda: _("Thank you. We have received your message."),
+    "media_not_kept": lambda: _(
+        "We cannot receive photos or files here. To send them, open the follow-up "
+        "page on our website with your reference and secret code."
+    ),
     "started": lambda: _("Messages are on again."),
     "language_changed": lambda: _("Language changed."),
     "help": help_text,

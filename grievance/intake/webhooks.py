@@ -4,7 +4,9 @@ Guarantees, in the order the request meets them:
 
 * The Twilio signature is checked against PUBLIC_BASE_URL + path and the
   whole form; without a valid one the answer is 403 and nothing is stored.
-* Only MessageSid, From and Body are read. Everything else Twilio sends
+* Only MessageSid, From, Body and NumMedia (a count) are read. Photos and
+  files sent by message are not fetched: the worker is told to add them on
+  the follow-up page, and the case's timeline says how many came. Everything else Twilio sends
   (FromCity, FromState, FromZip, FromCountry, the To* equivalents,
   ProfileName, WaId, Latitude, Longitude, Address...) is dropped unread:
   never stored, never logged.
@@ -46,8 +48,13 @@ def parse_inbound() -> gateway.Inbound | None:
     if not sid or not sender or len(sid) > 64:
         return None
     channel = "whatsapp" if sender.lower().startswith("whatsapp:") else "sms"
+    media = form.get("NumMedia", "0")
     return gateway.Inbound(
-        provider_id=sid, channel=channel, sender=sender, body=form.get("Body") or ""
+        provider_id=sid,
+        channel=channel,
+        sender=sender,
+        body=form.get("Body") or "",
+        media=min(int(media), 99) if media.isdigit() else 0,
     )
 
 
