@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from flask import (
@@ -33,7 +31,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from grievance import i18n
-from grievance.cases import audit, casework, messaging, queries, timeline, triage
+from grievance.cases import audit, casework, messaging, queries, queue_display, timeline, triage
 from grievance.cases import queue as work_queue
 from grievance.cases.contact import ContactWishes
 from grievance.cases.forms import (
@@ -46,12 +44,7 @@ from grievance.cases.forms import (
     TriageForm,
 )
 from grievance.cases.labels import (
-    PREFECTURES,
     TEMPLATE_GLOBALS,
-    channel_label,
-    prefecture_label,
-    status_label,
-    urgency_label,
 )
 from grievance.cases.models import (
     Attachment,
@@ -62,7 +55,7 @@ from grievance.cases.models import (
     IloIndicator,
     ResidenceStatus,
 )
-from grievance.cases.redflags import URGENCY_ORDER, scan
+from grievance.cases.redflags import scan
 from grievance.cases.reminders import reminder_task
 from grievance.cases.services import format_code, normalise_code
 from grievance.cases.workflow import (
@@ -76,7 +69,6 @@ from grievance.extensions import commit, db
 from grievance.staff.auth import require_role
 from grievance.staff.models import Role
 from grievance.staff.views import use_staff_language
-from grievance.templating import datetime_short
 
 bp = Blueprint("cases", __name__)
 bp.before_request(use_staff_language)
@@ -126,97 +118,11 @@ def queue() -> Any:
     return render_template(
         "staff/queue.html",
         page=page,
-        lines=_queue_lines(page.rows, now),
+        lines=queue_display.lines(page.rows, now),
         filters=filters,
         first_page=after is not None,
-        options=_filter_options(filters, categories),
+        options=queue_display.filter_options(filters, categories),
     )
-
-
-@dataclass(frozen=True)
-class Option:
-    value: str
-    text: str
-    selected: bool
-
-
-def _filter_options(
-    filters: work_queue.QueueFilters, categories: list[tuple[str, str]]
-) -> dict[str, list[Option]]:
-    """The filter form's choices, labelled and marked once in Python."""
-
-    def options(pairs: Any, chosen: str | None) -> list[Option]:
-        return [Option(value, text, value == chosen) for value, text in pairs]
-
-    return {
-        "status": options(((c, status_label(c)) for c in work_queue.ALL_STATUSES), filters.status),
-        "urgency": options(((c, urgency_label(c)) for c in URGENCY_ORDER), filters.urgency),
-        "language": options(
-            ((lang.code, f"{lang.endonym} ({lang.code})") for lang in i18n.LANGUAGES),
-            filters.language,
-        ),
-        "category": options(((c, f"{c} · {name}") for c, name in categories), filters.category),
-        "prefecture": options(
-            ((c, f"{c} · {prefecture_label(c)}") for c, _ja, _en in PREFECTURES),
-            filters.prefecture,
-        ),
-        "channel": options(((c, channel_label(c)) for c in work_queue.CHANNELS), filters.channel),
-        "assignee": options(
-            ((str(user.id), user.label) for user in work_queue.assignable_staff()),
-            filters.assignee,
-        ),
-    }
-
-
-@dataclass(frozen=True)
-class QueueLine:
-    """A queue row as the page shows it, every text already made."""
-
-    href: str
-    reference: str
-    urgency: str
-    due: str
-    late: bool
-    status: str
-    review_pending: bool
-    language: str
-    channel: str
-    categories: str
-    unread: int
-    assignee: str
-
-
-def _queue_lines(rows: list[work_queue.QueueRow], now: datetime) -> list[QueueLine]:
-    # Made here in one pass rather than by template calls per cell: fifty
-    # rows of url_for, label and date calls were two thirds of the page's
-    # time. A label is translated once per code per page.
-    href = url_for("cases.case_detail", reference="_")[:-1]
-    statuses: dict[str, str] = {}
-    channels: dict[str, str] = {}
-    lines = []
-    for row in rows:
-        reference = format_code(row.reference)
-        if row.status not in statuses:
-            statuses[row.status] = status_label(row.status)
-        if row.channel not in channels:
-            channels[row.channel] = channel_label(row.channel)
-        lines.append(
-            QueueLine(
-                href=href + reference,
-                reference=reference,
-                urgency=row.urgency,
-                due=datetime_short(row.due_at) if row.due_at else "",
-                late=row.overdue(now),
-                status=statuses[row.status],
-                review_pending=row.review_state == "pending",
-                language=row.language,
-                channel=channels[row.channel],
-                categories=", ".join(row.categories),
-                unread=row.unread,
-                assignee=row.assignee or "—",
-            )
-        )
-    return lines
 
 
 @bp.get("/staff/workload")
