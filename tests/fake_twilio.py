@@ -68,6 +68,11 @@ class FakeTwilio:
     failures: deque[Failure] = field(default_factory=deque)
     lock: threading.Lock = field(default_factory=threading.Lock)
     server: ThreadingHTTPServer | None = None
+    # Inbound media: path -> (bytes, content type); what was fetched or deleted.
+    media: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+    fetched: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    media_failures: deque[int] = field(default_factory=deque)
 
     @property
     def base_url(self) -> str:
@@ -88,6 +93,14 @@ class FakeTwilio:
         self.failures.append(Failure(201, hold=hold))
         return hold
 
+    def add_media(self, data: bytes, content_type: str) -> str:
+        """A file as if a worker had sent it: its MediaUrl, as Twilio gives it."""
+        message_sid = "MM" + secrets.token_hex(16)
+        media_sid = "ME" + secrets.token_hex(16)
+        path = f"/2010-04-01/Accounts/{self.account_sid}/Messages/{message_sid}/Media/{media_sid}"
+        self.media[path] = (data, content_type)
+        return self.base_url + path
+
     def start(self) -> FakeTwilio:
         fake = self
 
@@ -102,6 +115,56 @@ class FakeTwilio:
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
+
+            def _authorised(self) -> bool:
+                good = (
+                    "Basic "
+                    + base64.b64encode(f"{fake.account_sid}:{fake.auth_token}".encode()).decode()
+                )
+                return self.headers.get("Authorization", "") == good
+
+            def do_GET(self) -> None:
+                # Like Twilio: the media address answers with a redirect to
+                # short-lived storage, which needs no credentials.
+                if self.path.startswith("/storage/"):
+                    path = self.path[len("/storage") :]
+                    found = fake.media.get(path)
+                    if found is None:
+                        self._send(404, {"status": 404})
+                        return
+                    data, content_type = found
+                    self.send_response(200)
+                    self.send_header("Content-Type", content_type)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return
+                with fake.lock:
+                    status = fake.media_failures.popleft() if fake.media_failures else None
+                if status is not None:
+                    self._send(status, {"status": status})
+                    return
+                if not self._authorised():
+                    self._send(401, {"code": 20003, "message": "Authenticate", "status": 401})
+                    return
+                if self.path not in fake.media:
+                    self._send(404, {"code": 20404, "message": "Not found", "status": 404})
+                    return
+                fake.fetched.append(self.path)
+                self.send_response(307)
+                self.send_header("Location", f"{fake.base_url}/storage{self.path}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def do_DELETE(self) -> None:
+                path = self.path.removesuffix(".json")
+                if not self._authorised() or path not in fake.media:
+                    self._send(404, {"code": 20404, "message": "Not found", "status": 404})
+                    return
+                del fake.media[path]
+                fake.deleted.append(path)
+                self.send_response(204)
+                self.end_headers()
 
             def do_POST(self) -> None:
                 expected = f"/2010-04-01/Accounts/{fake.account_sid}/Messages.json"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,10 +17,14 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
 from config import TestingConfig
+from grievance.cases.models import Attachment, CaseEvent, Message
+from grievance.datakeys import utcnow
 from grievance.extensions import commit, db
+from grievance.intake.models import InboundMessage
 from grievance.notify import outbox, segments
 from grievance.notify.channels import ChannelError, EmailChannel, TwilioChannel
 from grievance.notify.jobs import deliver_outbound, requeue_stale
@@ -419,3 +424,117 @@ def test_a_receipt_is_erased_once_sent(app: Flask, fake_twilio: FakeTwilio) -> N
         assert receipt.status == OutboxStatus.SENT and receipt.body_ct is None
         assert db.session.get(OutboundMessage, reply_id).body == "Thank you."
     assert fake_twilio.messages[0]["Body"] == "Your secret code: ABCD-EFGH-JKLM"
+
+
+# -- photos sent by SMS or WhatsApp -----------------------------------------------------
+
+
+def _inbound(client: FlaskClient, body: str, media: list[str], number: str = NUMBER) -> None:
+    params = {
+        "MessageSid": "SM" + uuid.uuid4().hex,
+        "AccountSid": SID,
+        "From": number,
+        "To": "+815011112222",
+        "Body": body,
+        "NumMedia": str(len(media)),
+    }
+    for i, url in enumerate(media):
+        params[f"MediaUrl{i}"] = url
+        params[f"MediaContentType{i}"] = "image/jpeg"
+    url = "https://grievance.example.org/webhooks/twilio/messages"
+    signature = RequestValidator(TestingConfig.TWILIO_AUTH_TOKEN).compute_signature(url, params)
+    response = client.post(
+        "/webhooks/twilio/messages", data=params, headers={"X-Twilio-Signature": signature}
+    )
+    assert response.status_code == 200
+
+
+def _open_sms_case() -> int:
+    from grievance.intake.web import link_phone
+
+    case, _ = make_case(contact_method="sms", language="en")
+    case.contact = json.dumps({"phone": NUMBER})
+    link_phone(case, "sms", NUMBER, "en")
+    commit()
+    return case.id
+
+
+def test_photos_sent_to_an_open_case_are_fetched_cleaned_and_deleted_at_twilio(
+    app: Flask, client: FlaskClient, fake_twilio: FakeTwilio
+) -> None:
+    from tests.test_intake_web import jpeg_with_gps
+
+    with app.app_context():
+        case_id = _open_sms_case()
+    photo = fake_twilio.add_media(jpeg_with_gps(), "image/jpeg")
+    voice = fake_twilio.add_media(b"OggS voice note", "audio/ogg")
+    _inbound(client, "My payslip", [photo, voice])
+    with app.app_context():
+        stored = db.session.scalars(select(Attachment).where(Attachment.case_id == case_id)).all()
+        assert [a.content_type for a in stored] == ["image/jpeg"]
+        assert b"CANARY-CAMERA-MAKER" not in stored[0].data
+        message = db.session.get(Message, stored[0].message_id)
+        assert message is not None and message.body == "My payslip"
+        refused = db.session.scalars(
+            select(CaseEvent).where(
+                CaseEvent.case_id == case_id, CaseEvent.kind == "message.media_not_kept"
+            )
+        ).all()
+        assert [e.detail for e in refused] == [{"count": 1, "reason": "type"}]
+        row = db.session.scalars(select(InboundMessage)).one()
+        assert row.media_count == 2 and row.media_ct is None  # addresses erased
+    # Both fetched with our credentials, then deleted at the provider.
+    assert len(fake_twilio.fetched) == 2 and fake_twilio.media == {}
+    assert len(fake_twilio.deleted) == 2
+
+
+def test_only_our_own_media_addresses_are_fetched(
+    app: Flask, client: FlaskClient, fake_twilio: FakeTwilio
+) -> None:
+    with app.app_context():
+        case_id = _open_sms_case()
+    other_account = fake_twilio.add_media(b"\xff\xd8\xff", "image/jpeg").replace(
+        SID, "AC" + "9" * 32
+    )
+    elsewhere = "http://127.0.0.1:1/2010-04-01/Accounts/" + SID + "/Messages/MM1/Media/ME1"
+    _inbound(client, "Look", [other_account, elsewhere, "file:///etc/passwd"])
+    assert fake_twilio.fetched == []
+    with app.app_context():
+        assert db.session.scalars(select(Attachment)).all() == []
+        events = db.session.scalars(
+            select(CaseEvent).where(
+                CaseEvent.case_id == case_id, CaseEvent.kind == "message.media_not_kept"
+            )
+        ).all()
+        assert [e.detail for e in events] == [{"count": 3}]
+        notices = [r.body for r in db.session.scalars(select(OutboundMessage)) if r.body]
+        assert any("cannot receive photos or files here" in b for b in notices)
+
+
+def test_a_network_failure_leaves_the_photo_for_the_periodic_round(
+    app: Flask, client: FlaskClient, fake_twilio: FakeTwilio
+) -> None:
+    from grievance.intake import media
+
+    with app.app_context():
+        case_id = _open_sms_case()
+    fake_twilio.media_failures.append(503)
+    _inbound(client, "Photo", [fake_twilio.add_media(b"%PDF-1.4 x", "application/pdf")])
+    with app.app_context():
+        row = db.session.scalars(select(InboundMessage)).one()
+        assert row.media is not None  # kept (sealed) for another try
+        assert media.retry_waiting() == 0  # not yet: it waits RETRY_AFTER
+        row.processed_at = utcnow() - media.RETRY_AFTER - timedelta(seconds=1)
+        commit()
+        assert media.retry_waiting() == 1
+        db.session.expire_all()
+        row = db.session.scalars(select(InboundMessage)).one()
+        assert row.media is None
+        # Not a PDF that opens: refused and counted, not attached.
+        assert db.session.scalars(select(Attachment)).all() == []
+        assert db.session.scalar(
+            select(CaseEvent.detail).where(
+                CaseEvent.case_id == case_id, CaseEvent.kind == "message.media_not_kept"
+            )
+        ) == {"count": 1, "reason": "type"}
+    assert len(fake_twilio.deleted) == 1

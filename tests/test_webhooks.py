@@ -734,7 +734,7 @@ def test_three_numbers_by_sms_answer_the_survey(app: Flask, client: FlaskClient)
         assert case.feedback_comment == "terima kasih"
 
 
-def test_photos_by_message_are_not_fetched_and_the_worker_is_told_where_to_add_them(
+def test_photos_on_the_console_channel_are_not_kept_and_the_worker_is_told_where_to_add_them(
     app: Flask, client: FlaskClient
 ) -> None:
     phone = _open_by_sms(app, client, "+819012129999")

@@ -128,6 +128,8 @@ def describe(kind: str, detail: dict[str, Any], names: dict[int, str]) -> str:
         return labels.clock_label(detail.get("kind", ""))
     if kind == "case.reminder":
         return str(detail.get("kind", ""))
+    if kind == "message.media_not_kept" and detail.get("reason") == "type":
+        return _("%(count)s not a photo or a PDF", count=detail.get("count", 0))
     if kind == "message.media_not_kept":
         return _(
             "%(count)s sent; the worker was asked to add them on the follow-up page",

@@ -31,11 +31,11 @@ from grievance.cases import services as case_services
 from grievance.cases.contact import ContactWishes
 from grievance.cases.models import Case, Consent, ConsentScope
 from grievance.datakeys import DataKey, utcnow
-from grievance.extensions import db
+from grievance.extensions import after_commit, db
 from grievance.intake import conversation as dialog
 from grievance.intake import sms_text, zawgyi
 from grievance.intake.models import Conversation, InboundMessage
-from grievance.notify import outbox
+from grievance.notify import dispatch, outbox
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,8 @@ class Inbound:
     channel: str  # sms | whatsapp
     sender: str  # as the provider gave it ("whatsapp:+81...", "+81...")
     body: str
-    media: int = 0  # photos or files attached (not fetched)
+    media: int = 0  # photos or files attached
+    media_urls: tuple[str, ...] = ()  # our account's media addresses among them
 
 
 def _timeout() -> timedelta:
@@ -108,6 +109,8 @@ def store_inbound(message: Inbound) -> tuple[int, bool]:
         media_count=message.media,
     )
     row.body = message.body[:MAX_BODY]
+    if message.media_urls:
+        row.media = json.dumps(list(message.media_urls))
     db.session.add(row)
     db.session.flush()
     return row.id, True
@@ -214,15 +217,29 @@ def _apply(
     return [(reply, params) for reply in outcome.replies]
 
 
-def _media_not_kept(conversation: Conversation, count: int) -> tuple[dialog.Reply, dict[str, str]]:
-    """Photos or files came with the message: we do not fetch them (they would
-    sit at the provider and pass through its servers), so say where to add
-    them, and let the caseworker see that some came."""
+def _media(
+    conversation: Conversation,
+    row: InboundMessage,
+    replies: list[tuple[dialog.Reply, dict[str, str]]],
+) -> None:
+    """Photos or files came with the message. For an open case they are
+    fetched into it after the commit (grievance.intake.media); before there
+    is a case (or without Twilio) they are not kept: say where to add them,
+    and let the caseworker see that some came."""
+    from grievance.intake import media
+
+    if conversation.case_id is not None and row.media and media.fetching():
+        stored_id = row.id
+        after_commit(lambda: dispatch.enqueue("fetch_inbound_media", stored_id))
+        return
+    row.media = None
     if conversation.case_id is not None:
         audit.record(
-            "message.media_not_kept", case_id=conversation.case_id, detail={"count": count}
+            "message.media_not_kept",
+            case_id=conversation.case_id,
+            detail={"count": row.media_count},
         )
-    return dialog.Reply("media_not_kept"), {}
+    replies.append((dialog.Reply("media_not_kept"), {}))
 
 
 def _answers_to_questions(case: Any, message: Any, text: str, channel: str) -> None:
@@ -291,7 +308,7 @@ def handle_inbound(stored_id: int, now: datetime | None = None) -> bool:
     outcome = dialog.receive(state, text, now, sms_text.menus(), _timeout())
     replies = _apply(conversation, outcome, e164, row.provider_id, now)
     if row.media_count:
-        replies.append(_media_not_kept(conversation, row.media_count))
+        _media(conversation, row, replies)
     _save_state(conversation, outcome.state)
     db.session.flush()
     _queue_replies(conversation, replies, e164)

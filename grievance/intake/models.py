@@ -58,11 +58,14 @@ class InboundMessage(SealedRow, db.Model):
     channel: Mapped[str] = mapped_column(String(12))
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # How many photos or files came with it; they are not fetched.
+    # How many photos or files came with it, and (sealed, JSON) the addresses
+    # of those we fetch, erased once fetched (grievance.intake.media).
     media_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    media_ct: Mapped[bytes | None] = mapped_column(EncryptedBytes)
     body_ct: Mapped[bytes | None] = mapped_column(EncryptedBytes)
 
     body = EncryptedField("body_ct")
+    media = EncryptedField("media_ct")
 
 
 class KeptFile(SealedRow, db.Model):

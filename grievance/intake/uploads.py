@@ -113,17 +113,18 @@ def clean_uploads(files: list[FileStorage]) -> list[CleanFile]:
     chosen = [f for f in files if f and f.filename]
     if len(chosen) > MAX_FILES:
         raise UploadError(_l("Please choose at most 5 files."))
-    cleaned = []
-    for upload in chosen:
-        data = upload.stream.read(MAX_BYTES + 1)
-        if len(data) > MAX_BYTES:
-            raise UploadError(_l("Each file must be smaller than 10 MB."))
-        content_type = sniff(data)
-        if content_type is None:
-            raise UploadError(_l("Please send photos (JPEG or PNG) or PDF files only."))
-        if content_type.startswith("image/"):
-            data = _clean_image(data, content_type)
-        else:
-            data = _clean_pdf(data)
-        cleaned.append(CleanFile(_safe_name(upload.filename, content_type), content_type, data))
-    return cleaned
+    return [clean_bytes(upload.stream.read(MAX_BYTES + 1), upload.filename) for upload in chosen]
+
+
+def clean_bytes(data: bytes, name: str | None) -> CleanFile:
+    """One file, by its content: a photo or PDF written anew without metadata."""
+    if len(data) > MAX_BYTES:
+        raise UploadError(_l("Each file must be smaller than 10 MB."))
+    content_type = sniff(data)
+    if content_type is None:
+        raise UploadError(_l("Please send photos (JPEG or PNG) or PDF files only."))
+    if content_type.startswith("image/"):
+        data = _clean_image(data, content_type)
+    else:
+        data = _clean_pdf(data)
+    return CleanFile(_safe_name(name, content_type), content_type, data)

@@ -4,9 +4,9 @@ Guarantees, in the order the request meets them:
 
 * The Twilio signature is checked against PUBLIC_BASE_URL + path and the
   whole form; without a valid one the answer is 403 and nothing is stored.
-* Only MessageSid, From, Body and NumMedia (a count) are read. Photos and
-  files sent by message are not fetched: the worker is told to add them on
-  the follow-up page, and the case's timeline says how many came. Everything else Twilio sends
+* Only MessageSid, From, Body, NumMedia and the MediaUrl addresses are read
+  (addresses only of our own account's media, at most 5; grievance.intake.media
+  fetches them for an open case). Everything else Twilio sends
   (FromCity, FromState, FromZip, FromCountry, the To* equivalents,
   ProfileName, WaId, Latitude, Longitude, Address...) is dropped unread:
   never stored, never logged.
@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from grievance.extensions import commit, csrf, db
 from grievance.intake import gateway, sms_text
+from grievance.intake import media as inbound_media
 from grievance.notify.signature import request_is_signed
 
 log = logging.getLogger(__name__)
@@ -48,13 +49,22 @@ def parse_inbound() -> gateway.Inbound | None:
     if not sid or not sender or len(sid) > 64:
         return None
     channel = "whatsapp" if sender.lower().startswith("whatsapp:") else "sms"
-    media = form.get("NumMedia", "0")
+    count = form.get("NumMedia", "0")
+    media = min(int(count), 99) if count.isdigit() else 0
+    urls = tuple(
+        url
+        for url in (
+            form.get(f"MediaUrl{i}", "") for i in range(min(media, inbound_media.MAX_MEDIA))
+        )
+        if inbound_media.source().allowed(url)
+    )
     return gateway.Inbound(
         provider_id=sid,
         channel=channel,
         sender=sender,
         body=form.get("Body") or "",
-        media=min(int(media), 99) if media.isdigit() else 0,
+        media=media,
+        media_urls=urls,
     )
 
 
@@ -107,3 +117,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(dev_phone.bp)
     app.extensions["grievance.worker_texts"] = sms_text.WorkerTexts()
     app.extensions.setdefault("grievance.periodic", {})["conversations"] = _expire_task
+    app.extensions["grievance.periodic"]["inbound_media"] = inbound_media.retry_waiting
+    from grievance.notify import jobs
+
+    jobs.REGISTRY["fetch_inbound_media"] = inbound_media.fetch_inbound_media

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any, Protocol
 
+import requests
 from flask import Flask, current_app
 
 # Imported here, not on first use: RQ forks a work horse per job, and an
@@ -169,6 +170,69 @@ class TwilioChannel:
         except OSError:  # requests' connection errors and timeouts
             raise ChannelError("network", True) from None
         return Delivery(provider_id=str(message.sid))
+
+
+class MediaError(Exception):
+    """A photo sent by message could not be fetched; `retryable` says whether
+    to try again later."""
+
+    def __init__(self, code: str, retryable: bool) -> None:
+        super().__init__(code)
+        self.code = code
+        self.retryable = retryable
+
+
+class TwilioMedia:
+    """Photos and files that came with an inbound message, at Twilio.
+
+    Only addresses of our own account's message media are fetched (a forged
+    address could otherwise make the server fetch anything); the media are
+    deleted at Twilio once we hold them, so the worker's photo does not stay
+    with the provider.
+    """
+
+    def __init__(self, app: Flask) -> None:
+        self.sid = app.config.get("TWILIO_ACCOUNT_SID") or ""
+        self.token = app.config.get("TWILIO_AUTH_TOKEN") or ""
+        base = (app.config.get("TWILIO_API_BASE") or "https://api.twilio.com").rstrip("/")
+        self.prefix = f"{base}/2010-04-01/Accounts/{self.sid}/Messages/"
+        self.timeout = float(app.config.get("TWILIO_TIMEOUT", 10))
+
+    def allowed(self, url: str) -> bool:
+        rest = url[len(self.prefix) :] if url.startswith(self.prefix) else ""
+        parts = rest.split("/")
+        return (
+            bool(self.sid)
+            and len(parts) == 3
+            and parts[1] == "Media"
+            and all(p.isalnum() for p in (parts[0], parts[2]))
+        )
+
+    def fetch(self, url: str, max_bytes: int) -> bytes:
+        """The file's bytes (at most `max_bytes` + 1, to tell it is too big)."""
+        try:
+            with requests.get(
+                url, auth=(self.sid, self.token), timeout=self.timeout, stream=True
+            ) as response:
+                if response.status_code == 404:
+                    raise MediaError("media-gone", False)
+                if response.status_code >= 400:
+                    raise MediaError(f"twilio-{response.status_code}", True)
+                data = b""
+                for chunk in response.iter_content(64 * 1024):
+                    data += chunk
+                    if len(data) > max_bytes:
+                        break
+                return data
+        except requests.RequestException:
+            raise MediaError("network", True) from None
+
+    def delete(self, url: str) -> None:
+        """Best effort: a failure leaves the file to Twilio's own retention."""
+        try:
+            requests.delete(url + ".json", auth=(self.sid, self.token), timeout=self.timeout)
+        except requests.RequestException:
+            log.info("media not deleted at the provider (network)")
 
 
 def _classify(status: int, code: int | None) -> ChannelError:

@@ -1,0 +1,120 @@
+"""Photos and files sent by SMS or WhatsApp, fetched into the worker's case.
+
+* Fetched only for a worker whose case is open, on the Twilio channel (the
+  console channel of the embedded default carries no media). Otherwise the
+  worker is told, in their language, to add them on the follow-up page, and
+  the case's timeline counts them (grievance.intake.gateway).
+* The job takes the stored message's id only; the media addresses are sealed
+  on that row and erased once the files are in the case.
+* Each file is cleaned like a web upload (grievance.intake.uploads: a photo
+  or a PDF, written anew without metadata) and sealed under the case's key;
+  anything else is refused and counted on the timeline.
+* Fetched files are then deleted at Twilio, so the photo does not stay with
+  the provider.
+* A failure the network may fix is retried by RQ and, for rows left waiting,
+  by the periodic round.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+
+from flask import current_app
+from rq import get_current_job
+from sqlalchemy import select
+
+from grievance.cases import audit
+from grievance.cases.models import Case, Message
+from grievance.datakeys import utcnow
+from grievance.extensions import commit, db
+from grievance.intake.models import Conversation, InboundMessage
+from grievance.intake.uploads import MAX_BYTES, CleanFile, UploadError, clean_bytes
+from grievance.intake.web import add_attachments
+from grievance.notify.channels import MediaError, TwilioMedia
+
+log = logging.getLogger(__name__)
+
+MAX_MEDIA = 5  # Twilio sends at most 10; a web report takes 5
+RETRY_AFTER = timedelta(minutes=2)
+
+
+def source() -> TwilioMedia:
+    media: TwilioMedia | None = current_app.extensions.get("grievance.media")
+    if media is None:
+        media = TwilioMedia(current_app)
+        current_app.extensions["grievance.media"] = media
+    return media
+
+
+def fetching() -> bool:
+    """Are media fetched here? Only from Twilio itself."""
+    return current_app.config.get("MESSAGING_BACKEND") == "twilio"
+
+
+def fetch_inbound_media(inbound_id: int) -> str:
+    """Fetch, clean and attach the media of one stored message; what happened."""
+    row = db.session.get(InboundMessage, inbound_id)
+    if row is None or not row.media:
+        return "nothing"
+    urls: list[str] = json.loads(row.media)
+    conversation = db.session.get(Conversation, row.conversation_id)
+    case = (
+        db.session.get(Case, conversation.case_id)
+        if conversation and conversation.case_id
+        else None
+    )
+    if case is None:  # the case was purged meanwhile
+        row.media = None
+        commit()
+        return "no-case"
+    files: list[CleanFile] = []
+    refused = 0
+    for n, url in enumerate(urls, start=1):
+        try:
+            data = source().fetch(url, MAX_BYTES)
+        except MediaError as exc:
+            if exc.retryable:
+                db.session.rollback()
+                log.info("inbound %s: media will be fetched again (%s)", inbound_id, exc.code)
+                job = get_current_job()
+                if job is not None and job.retries_left:
+                    raise
+                return "retry"
+            refused += 1
+            continue
+        try:
+            files.append(clean_bytes(data, f"message-{inbound_id}-{n}"))
+        except UploadError:
+            refused += 1
+    message_id = db.session.scalar(select(Message.id).where(Message.provider_id == row.provider_id))
+    add_attachments(case, files, message_id)
+    if refused:
+        audit.record(
+            "message.media_not_kept",
+            case_id=case.id,
+            detail={"count": refused, "reason": "type"},
+        )
+    row.media = None
+    commit()
+    for url in urls:
+        source().delete(url)
+    return f"{len(files)} kept, {refused} refused"
+
+
+fetch_inbound_media.queue = "default"  # type: ignore[attr-defined]
+
+
+def retry_waiting() -> int:
+    """Periodic work: fetch again the media left waiting by a network failure."""
+    ids = db.session.scalars(
+        select(InboundMessage.id)
+        .where(InboundMessage.media_ct.is_not(None))
+        .where(InboundMessage.processed_at < utcnow() - RETRY_AFTER)
+        .limit(20)
+    ).all()
+    db.session.rollback()
+    for inbound_id in ids:
+        fetch_inbound_media(inbound_id)
+    return len(ids)
