@@ -31,7 +31,7 @@ from twilio.request_validator import RequestValidator
 from config import TestingConfig
 from grievance import crypto
 from grievance.cases.messaging import send_to_worker
-from grievance.cases.models import Case
+from grievance.cases.models import Attachment, Case
 from grievance.extensions import commit, db
 from grievance.intake.models import InboundMessage
 from grievance.notify import dispatch
@@ -271,3 +271,35 @@ def test_concurrent_redeliveries_store_one_message(app: Flask, redis_conn: Redis
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(InboundMessage)) == 1
         assert db.session.scalar(select(func.count()).select_from(OutboundMessage)) == 1
+
+
+def test_a_photo_for_an_open_case_is_fetched_by_a_real_rq_worker(
+    app: Flask, redis_conn: Redis, fake_twilio: FakeTwilio
+) -> None:
+    from tests.test_intake_web import jpeg_with_gps
+
+    phone = Phone(app, "+819061230000", "sms")
+    script = ["hello", "1", "1", "1", "1", "Story of unpaid wages", "0", "1", "Aichi"]
+    for body in script:
+        phone.send(body)
+    photo = fake_twilio.add_media(jpeg_with_gps(), "image/jpeg")
+    params = phone.params("My payslip")
+    params.update(NumMedia="1", MediaUrl0=photo, MediaContentType0="image/jpeg")
+    assert phone.post(params) == 200
+    with app.app_context():
+        assert db.session.scalars(select(Attachment)).all() == []  # not in the request
+    # Redis holds the stored message's id, never the media address.
+    dump = redis_dump(redis_conn)
+    assert b"fetch_inbound_media" in dump and b"/Media/" not in dump
+
+    run_worker(fake_twilio)
+
+    with app.app_context():
+        stored = db.session.scalars(select(Attachment)).one()
+        assert stored.content_type == "image/jpeg"
+        assert b"CANARY-CAMERA-MAKER" not in stored.data
+        row = db.session.scalars(
+            select(InboundMessage).where(InboundMessage.media_count == 1)
+        ).one()
+        assert row.media_ct is None
+    assert fake_twilio.media == {} and len(fake_twilio.deleted) == 1
