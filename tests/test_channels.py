@@ -538,3 +538,39 @@ def test_a_network_failure_leaves_the_photo_for_the_periodic_round(
             )
         ) == {"count": 1, "reason": "type"}
     assert len(fake_twilio.deleted) == 1
+
+
+def test_photos_beyond_five_are_counted_and_a_lasting_failure_is_given_up(
+    app: Flask, client: FlaskClient, fake_twilio: FakeTwilio
+) -> None:
+    from grievance.intake import media
+    from tests.test_intake_web import jpeg_with_gps
+
+    with app.app_context():
+        case_id = _open_sms_case()
+    urls = [fake_twilio.add_media(jpeg_with_gps(), "image/jpeg") for _ in range(7)]
+    _inbound(client, "Seven photos", urls)
+    assert len(fake_twilio.fetched) == 5
+    # The provider stays down for the next one, past the day we try for.
+    fake_twilio.media_failures.extend([503] * 10)
+    _inbound(client, "One more", [fake_twilio.add_media(jpeg_with_gps(), "image/jpeg")])
+    with app.app_context():
+        row = db.session.scalars(
+            select(InboundMessage).where(InboundMessage.media_ct.is_not(None))
+        ).one()
+        row.processed_at = utcnow() - media.GIVE_UP_AFTER - timedelta(minutes=1)
+        commit()
+        assert media.retry_waiting() == 0
+        details = db.session.scalars(
+            select(CaseEvent.detail)
+            .where(CaseEvent.case_id == case_id, CaseEvent.kind == "message.media_not_kept")
+            .order_by(CaseEvent.id)
+        ).all()
+        assert details == [{"count": 2, "reason": "limit"}, {"count": 1, "reason": "fetch"}]
+        assert len(db.session.scalars(select(Attachment)).all()) == 5
+        assert (
+            db.session.scalars(
+                select(InboundMessage).where(InboundMessage.media_ct.is_not(None))
+            ).all()
+            == []
+        )

@@ -130,6 +130,10 @@ def describe(kind: str, detail: dict[str, Any], names: dict[int, str]) -> str:
         return str(detail.get("kind", ""))
     if kind == "message.media_not_kept" and detail.get("reason") == "type":
         return _("%(count)s not a photo or a PDF", count=detail.get("count", 0))
+    if kind == "message.media_not_kept" and detail.get("reason") == "limit":
+        return _("%(count)s over the limit of 5 a message", count=detail.get("count", 0))
+    if kind == "message.media_not_kept" and detail.get("reason") == "fetch":
+        return _("%(count)s could not be fetched from the provider", count=detail.get("count", 0))
     if kind == "message.media_not_kept":
         return _(
             "%(count)s sent; the worker was asked to add them on the follow-up page",

@@ -231,6 +231,13 @@ def _media(
     if conversation.case_id is not None and row.media and media.fetching():
         stored_id = row.id
         after_commit(lambda: dispatch.enqueue("fetch_inbound_media", stored_id))
+        beyond = row.media_count - len(json.loads(row.media))
+        if beyond > 0:  # more than MAX_MEDIA, or addresses not of our account
+            audit.record(
+                "message.media_not_kept",
+                case_id=conversation.case_id,
+                detail={"count": beyond, "reason": "limit"},
+            )
         return
     row.media = None
     if conversation.case_id is not None:

@@ -12,7 +12,8 @@
 * Fetched files are then deleted at Twilio, so the photo does not stay with
   the provider.
 * A failure the network may fix is retried by RQ and, for rows left waiting,
-  by the periodic round.
+  by the periodic round, for a day; then the addresses are dropped and the
+  timeline says the files could not be fetched.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 
 MAX_MEDIA = 5  # Twilio sends at most 10; a web report takes 5
 RETRY_AFTER = timedelta(minutes=2)
+GIVE_UP_AFTER = timedelta(days=1)
 
 
 def source() -> TwilioMedia:
@@ -107,11 +109,26 @@ fetch_inbound_media.queue = "default"  # type: ignore[attr-defined]
 
 
 def retry_waiting() -> int:
-    """Periodic work: fetch again the media left waiting by a network failure."""
+    """Periodic work: fetch again the media left waiting by a network failure;
+    after GIVE_UP_AFTER, drop their addresses and say so on the timeline."""
+    now = utcnow()
+    waiting = select(InboundMessage).where(InboundMessage.media_ct.is_not(None))
+    for row in db.session.scalars(
+        waiting.where(InboundMessage.processed_at < now - GIVE_UP_AFTER).limit(100)
+    ):
+        conversation = db.session.get(Conversation, row.conversation_id)
+        if conversation is not None and conversation.case_id is not None:
+            audit.record(
+                "message.media_not_kept",
+                case_id=conversation.case_id,
+                detail={"count": len(json.loads(row.media or "[]")), "reason": "fetch"},
+            )
+        row.media = None
+    commit()
     ids = db.session.scalars(
         select(InboundMessage.id)
         .where(InboundMessage.media_ct.is_not(None))
-        .where(InboundMessage.processed_at < utcnow() - RETRY_AFTER)
+        .where(InboundMessage.processed_at < now - RETRY_AFTER)
         .limit(20)
     ).all()
     db.session.rollback()
