@@ -514,3 +514,12 @@ def test_files_are_not_kept_without_a_valid_csrf_token_or_past_the_limit(
     with app.app_context():
         names = [row.filename for row in db.session.scalars(select(KeptFile))]
     assert names == ["try0.jpg"]
+    # Nor can such a request remove what the worker kept.
+    uid = _kept_uids(response.data.decode())[0]
+    client.post(
+        "/en/report",
+        data={"csrf_token": "forged", "danger": "no", "narrative": "", "kept_remove": uid},
+        content_type="multipart/form-data",
+    )
+    with app.app_context():
+        assert [row.filename for row in db.session.scalars(select(KeptFile))] == ["try0.jpg"]

@@ -13,12 +13,21 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, text
 
 from grievance.cases import labels
 from grievance.cases.models import STORY_EVENTS_SQL, CaseEvent
 from grievance.cases.queue import staff_labels
 from grievance.extensions import db
+
+# Why photos sent by message were not kept (the audit detail's "reason").
+MEDIA_NOT_KEPT: dict[str | None, Any] = {
+    "type": _l("%(count)s not a photo or a PDF"),
+    "limit": _l("%(count)s over the limit of 5 a message"),
+    "fetch": _l("%(count)s could not be fetched from the provider"),
+    None: _l("%(count)s sent; the worker was asked to add them on the follow-up page"),
+}
 
 # Views are recorded for every page load; they are counted, not listed
 # (STORY_EVENTS_SQL leaves them out).
@@ -128,17 +137,9 @@ def describe(kind: str, detail: dict[str, Any], names: dict[int, str]) -> str:
         return labels.clock_label(detail.get("kind", ""))
     if kind == "case.reminder":
         return str(detail.get("kind", ""))
-    if kind == "message.media_not_kept" and detail.get("reason") == "type":
-        return _("%(count)s not a photo or a PDF", count=detail.get("count", 0))
-    if kind == "message.media_not_kept" and detail.get("reason") == "limit":
-        return _("%(count)s over the limit of 5 a message", count=detail.get("count", 0))
-    if kind == "message.media_not_kept" and detail.get("reason") == "fetch":
-        return _("%(count)s could not be fetched from the provider", count=detail.get("count", 0))
     if kind == "message.media_not_kept":
-        return _(
-            "%(count)s sent; the worker was asked to add them on the follow-up page",
-            count=detail.get("count", 0),
-        )
+        why = MEDIA_NOT_KEPT.get(detail.get("reason"), MEDIA_NOT_KEPT[None])
+        return str(why) % {"count": detail.get("count", 0)}
     return ""
 
 

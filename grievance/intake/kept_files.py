@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import session
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, and_, delete, func, select
 
 from grievance import crypto
 from grievance.datakeys import DataKey, utcnow
@@ -44,20 +44,30 @@ def _token_hash(token: str) -> str:
     return crypto.keyed_digest(crypto.current_ring(), "kept-files", token)
 
 
-def _rows() -> list[KeptFile]:
+def _mine() -> ColumnElement[bool] | None:
+    """This session's unexpired kept files, as a condition; None without any."""
     token = session.get(SESSION_KEY)
     if not token:
-        return []
-    return list(
-        db.session.scalars(
-            select(KeptFile)
-            .where(
-                KeptFile.token_hash == _token_hash(token),
-                KeptFile.created_at >= utcnow() - KEEP_FOR,
-            )
-            .order_by(KeptFile.id)
-        )
+        return None
+    return and_(
+        KeptFile.token_hash == _token_hash(token),
+        KeptFile.created_at >= utcnow() - KEEP_FOR,
     )
+
+
+def _rows() -> list[KeptFile]:
+    mine = _mine()
+    if mine is None:
+        return []
+    return list(db.session.scalars(select(KeptFile).where(mine).order_by(KeptFile.id)))
+
+
+def count() -> int:
+    """How many files this worker has kept (nothing decrypted)."""
+    mine = _mine()
+    if mine is None:
+        return 0
+    return int(db.session.scalar(select(func.count()).select_from(KeptFile).where(mine)) or 0)
 
 
 def listed() -> list[Kept]:

@@ -23,7 +23,6 @@ import logging
 from datetime import timedelta
 
 from flask import current_app
-from rq import get_current_job
 from sqlalchemy import select
 
 from grievance.cases import audit
@@ -34,6 +33,7 @@ from grievance.intake.models import Conversation, InboundMessage
 from grievance.intake.uploads import MAX_BYTES, CleanFile, UploadError, clean_bytes
 from grievance.intake.web import add_attachments
 from grievance.notify.channels import MediaError, TwilioMedia
+from grievance.notify.jobs import rq_retries_left
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +80,7 @@ def fetch_inbound_media(inbound_id: int) -> str:
             if exc.retryable:
                 db.session.rollback()
                 log.info("inbound %s: media will be fetched again (%s)", inbound_id, exc.code)
-                job = get_current_job()
-                if job is not None and job.retries_left:
+                if rq_retries_left():
                     raise
                 return "retry"
             refused += 1

@@ -108,11 +108,17 @@ def _safe_name(name: str | None, content_type: str) -> str:
     return (stem or "file") + ext
 
 
-def clean_uploads(files: list[FileStorage]) -> list[CleanFile]:
-    """Validate and clean up to five files; raise UploadError on the first bad one."""
-    chosen = [f for f in files if f and f.filename]
-    if len(chosen) > MAX_FILES:
+def check_count(count: int) -> None:
+    """At most MAX_FILES files to one report or message."""
+    if count > MAX_FILES:
         raise UploadError(_l("Please choose at most 5 files."))
+
+
+def clean_uploads(files: list[FileStorage], already: int = 0) -> list[CleanFile]:
+    """Validate and clean the chosen files, with `already` kept ones counting
+    towards the limit; raise UploadError on the first bad one."""
+    chosen = [f for f in files if f and f.filename]
+    check_count(already + len(chosen))
     return [clean_bytes(upload.stream.read(MAX_BYTES + 1), upload.filename) for upload in chosen]
 
 

@@ -27,7 +27,7 @@ from grievance.intake.forms import (
     SafetyForm,
     SurveyForm,
 )
-from grievance.intake.uploads import MAX_FILES, UploadError, clean_uploads
+from grievance.intake.uploads import UploadError, clean_uploads
 
 bp = Blueprint("intake", __name__)
 
@@ -157,22 +157,25 @@ def report() -> Any:
             text=_("We could not accept this form."),
         ), 400
     phone = _contact_errors(form)
-    kept_files.remove(set(request.form.getlist("kept_remove")))
+    # Kept files change only on a request with a valid CSRF token: one from
+    # another site can neither plant nor remove them.
+    trusted = not form.csrf_token.errors
+    if trusted:
+        kept_files.remove(set(request.form.getlist("kept_remove")))
     try:
-        files = clean_uploads(request.files.getlist(form.attachments.name))
-        if len(kept_files.listed()) + len(files) > MAX_FILES:
-            raise UploadError(_("Please choose at most 5 files."))
+        files = clean_uploads(
+            request.files.getlist(form.attachments.name), already=kept_files.count()
+        )
     except UploadError as exc:
         commit()  # the files the worker removed stay removed
         return _render_form(form, 400, upload_error=str(exc))
     if not valid or form.phone.errors or form.email.errors:
         # The form comes back to be corrected; the files need not be chosen
-        # again. Not for a request without a valid CSRF token (it may come
-        # from another site), and not without end: invalid forms are free
-        # to send, so a client may leave files to keep a few times an hour.
+        # again. Not without end: invalid forms are free to send, so a
+        # client may leave files to keep a few times an hour.
         if (
             files
-            and not form.csrf_token.errors
+            and trusted
             and ratelimit.hit(ratelimit.client_key("kept-files"), 3600) <= KEEPS_PER_HOUR
         ):
             kept_files.keep(files)

@@ -218,12 +218,12 @@ class TwilioMedia:
                     raise MediaError("media-gone", False)
                 if response.status_code >= 400:
                     raise MediaError(f"twilio-{response.status_code}", True)
-                data = b""
+                data = bytearray()
                 for chunk in response.iter_content(64 * 1024):
                     data += chunk
                     if len(data) > max_bytes:
                         break
-                return data
+                return bytes(data)
         except requests.RequestException:
             raise MediaError("network", True) from None
 

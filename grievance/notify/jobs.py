@@ -34,7 +34,8 @@ def _under_rq() -> bool:
     return get_current_job() is not None
 
 
-def _rq_retries_left() -> bool:
+def rq_retries_left() -> bool:
+    """Inside an RQ job that RQ will run again if it raises."""
     job = get_current_job()
     return bool(job is not None and job.retries_left)
 
@@ -166,7 +167,7 @@ def _failed(
     row.updated_at = now
     commit()
     log.info("outbox message %s will be retried: %s", outbox_id, exc.code)
-    if _rq_retries_left():
+    if rq_retries_left():
         raise exc  # RQ retries with its own backoff; the sweeper is the safety net
     return "retry"
 
