@@ -21,7 +21,7 @@ from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
 from config import TestingConfig
-from grievance.cases.models import Attachment, CaseEvent, Message
+from grievance.cases.models import Attachment, Case, CaseEvent, Message
 from grievance.datakeys import utcnow
 from grievance.extensions import commit, db
 from grievance.intake.models import InboundMessage
@@ -574,3 +574,127 @@ def test_photos_beyond_five_are_counted_and_a_lasting_failure_is_given_up(
             ).all()
             == []
         )
+
+
+# -- photos sent during the SMS intake, before there is a case ------------------------
+
+INTAKE_NUMBER = "+819055550000"
+
+
+def _intake_until_the_story(client: FlaskClient) -> None:
+    # Hello, English (8), own phone, any time, and yes to keeping the report.
+    for body in ("hi", "8", "1", "1", "1"):
+        _inbound(client, body, [], INTAKE_NUMBER)
+
+
+def _waiting_rows() -> list[InboundMessage]:
+    return list(
+        db.session.scalars(select(InboundMessage).where(InboundMessage.media_ct.is_not(None)))
+    )
+
+
+def _case_of_intake() -> int | None:
+    from grievance import crypto
+    from grievance.intake.models import Conversation
+
+    index = crypto.phone_index(crypto.current_ring(), INTAKE_NUMBER)
+    return db.session.scalar(select(Conversation.case_id).where(Conversation.sender_index == index))
+
+
+def test_photos_sent_while_telling_the_story_join_the_case_when_it_opens(
+    app: Flask, client: FlaskClient, fake_twilio: FakeTwilio
+) -> None:
+    from grievance.intake import media
+    from tests.test_intake_web import jpeg_with_gps
+
+    _intake_until_the_story(client)
+    _inbound(
+        client, "My payslip", [fake_twilio.add_media(jpeg_with_gps(), "image/jpeg")], INTAKE_NUMBER
+    )
+    # Nothing fetched yet: there is no case to put it in. The worker is told.
+    assert fake_twilio.fetched == []
+    assert "We will add your photos or files to your report." in fake_twilio.messages[-1]["Body"]
+    with app.app_context():
+        assert _case_of_intake() is None
+        (row,) = _waiting_rows()
+        # The periodic round leaves it alone, however long it waits for its case.
+        row.processed_at = utcnow() - media.RETRY_AFTER - timedelta(minutes=1)
+        commit()
+        assert media.retry_waiting() == 0
+        assert media.fetch_inbound_media(row.id) == "waiting"
+        assert len(_waiting_rows()) == 1
+    # The end of the story, a category, no prefecture: the case opens.
+    for body in ("0", "1", "0"):
+        _inbound(client, body, [], INTAKE_NUMBER)
+    with app.app_context():
+        case_id = _case_of_intake()
+        assert case_id is not None
+        (attachment,) = db.session.scalars(select(Attachment)).all()
+        assert attachment.case_id == case_id and attachment.message_id is None
+        assert b"CANARY-CAMERA-MAKER" not in attachment.data
+        assert _waiting_rows() == []
+        case = db.session.get(Case, case_id)
+        assert case is not None and "My payslip" in case.narrative
+    assert len(fake_twilio.fetched) == 1 and fake_twilio.media == {}
+
+
+def test_photos_of_an_abandoned_intake_join_the_case_the_sweeper_opens(
+    app: Flask, client: FlaskClient, fake_twilio: FakeTwilio
+) -> None:
+    from grievance.intake.models import Conversation
+    from grievance.notify.jobs import run_periodic
+    from tests.test_intake_web import jpeg_with_gps
+
+    _intake_until_the_story(client)
+    _inbound(client, "", [fake_twilio.add_media(jpeg_with_gps(), "image/jpeg")], INTAKE_NUMBER)
+    _inbound(client, "They took my passport", [], INTAKE_NUMBER)
+    with app.app_context():
+        conversation = db.session.scalars(select(Conversation)).one()
+        state = json.loads(conversation.draft)
+        long_ago = datetime.now(UTC) - timedelta(hours=3)
+        state["last_at"] = long_ago.isoformat()
+        conversation.draft = json.dumps(state)
+        conversation.updated_at = long_ago
+        commit()
+        assert run_periodic()["conversations"] == 1
+        case_id = _case_of_intake()
+        assert case_id is not None
+        assert [a.case_id for a in db.session.scalars(select(Attachment))] == [case_id]
+        assert _waiting_rows() == []
+
+
+def test_photos_before_the_worker_agrees_are_not_kept_and_the_worker_is_told(
+    app: Flask, client: FlaskClient, fake_twilio: FakeTwilio
+) -> None:
+    from tests.test_intake_web import jpeg_with_gps
+
+    _inbound(client, "hi", [fake_twilio.add_media(jpeg_with_gps(), "image/jpeg")], INTAKE_NUMBER)
+    assert fake_twilio.fetched == []
+    bodies = [m["Body"] for m in fake_twilio.messages]
+    assert any("only after you agree that we keep what you send" in b for b in bodies)
+    with app.app_context():
+        assert _waiting_rows() == []
+        (row,) = db.session.scalars(select(InboundMessage)).all()
+        assert row.media_count == 1
+
+
+def test_photos_of_a_story_started_again_with_new_are_forgotten_with_it(
+    app: Flask, client: FlaskClient, fake_twilio: FakeTwilio
+) -> None:
+    from tests.test_intake_web import jpeg_with_gps
+
+    _intake_until_the_story(client)
+    _inbound(
+        client, "Wrong story", [fake_twilio.add_media(jpeg_with_gps(), "image/jpeg")], INTAKE_NUMBER
+    )
+    with app.app_context():
+        assert len(_waiting_rows()) == 1
+    _inbound(client, "NEW", [], INTAKE_NUMBER)
+    with app.app_context():
+        assert _waiting_rows() == []
+    for body in ("The right story", "0", "1", "0"):
+        _inbound(client, body, [], INTAKE_NUMBER)
+    with app.app_context():
+        assert _case_of_intake() is not None
+        assert db.session.scalars(select(Attachment)).all() == []
+    assert fake_twilio.fetched == []

@@ -15,6 +15,7 @@ from grievance.intake.conversation import (
     State,
     Step,
     expire,
+    keeps_media,
     keyword_of,
     parse_numbers,
     receive,
@@ -216,7 +217,7 @@ def test_nothing_is_kept_before_the_worker_agrees() -> None:
     for text in ("Unpaid for months", "1", "1", "1"):
         abandoned.send(text)
     out = expire(abandoned.state, abandoned.now + TIMEOUT * 2, TIMEOUT)
-    assert out.actions == [] and out.state.said == ""
+    assert out.actions == [Action.FORGET_DRAFT] and out.state.said == ""
 
 
 def test_timeout_with_nothing_said_changes_nothing() -> None:
@@ -285,3 +286,40 @@ def test_numbers_in_any_script(text: str, numbers: list[int]) -> None:
 
 def test_words_are_not_numbers() -> None:
     assert parse_numbers("two") is None and parse_numbers("") is None
+
+
+def test_photos_wait_for_the_case_only_once_the_worker_agreed() -> None:
+    """keeps_media is what the gateway asks before holding a photo's address
+    for the case an intake will open; forgetting the words forgets them."""
+    chat = Chat()
+    for text in ("hi", "1", "1", "1"):
+        chat.send(text)
+        assert not keeps_media(chat.state)  # language, safety, hours, consent
+    chat.send("1")
+    assert keeps_media(chat.state)  # telling the story
+    chat.send("They keep my passport")
+    chat.send("0")
+    assert keeps_media(chat.state)  # categories
+    chat.send("NEW")
+    assert Action.FORGET_DRAFT in chat.last.actions and chat.state.said == ""
+    assert keeps_media(chat.state)  # a new story, new photos
+    chat.send("Unpaid wages")
+    chat.send("0")
+    chat.send("1")
+    chat.send("0")
+    assert chat.state.step == Step.OPEN and not keeps_media(chat.state)
+    # NEW after a case is open forgets nothing: the case keeps its files.
+    chat.send("NEW")
+    assert Action.FORGET_DRAFT not in chat.last.actions
+
+    declined = Chat()
+    for text in ("hi", "1", "1", "1"):
+        declined.send(text)
+    declined.send("2")
+    assert Action.FORGET_DRAFT in declined.last.actions and not keeps_media(declined.state)
+
+    abandoned = Chat()
+    for text in ("My passport was taken", "1", "1", "1"):
+        abandoned.send(text)
+    out = expire(abandoned.state, abandoned.now + TIMEOUT * 2, TIMEOUT)
+    assert out.actions == [Action.FORGET_DRAFT]

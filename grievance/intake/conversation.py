@@ -17,9 +17,11 @@ Guarantees: once the worker agreed that we keep it, `receive` never loses
 what the worker said (a text that is not a valid answer is kept with the
 narrative, and an abandoned conversation opens a case with what was said,
 see `expire`); without that agreement, what was said is forgotten (a no, or
-an abandoned conversation); while stopped it returns no reply but the one
-to START; it returns reply *keys* with parameters, never text: the caller
-renders them in the worker's language.
+an abandoned conversation), and so is a story dropped with NEW: the
+FORGET_DRAFT action tells the caller, which drops photos waiting with it;
+while stopped it returns no reply but the one to START; it returns reply
+*keys* with parameters, never text: the caller renders them in the
+worker's language.
 """
 
 from __future__ import annotations
@@ -211,6 +213,7 @@ class Action(StrEnum):
     STOP = "stop"
     START = "start"
     SET_LANGUAGE = "set_language"
+    FORGET_DRAFT = "forget_draft"  # what was said for a case not yet opened is dropped
 
 
 @dataclass
@@ -273,6 +276,16 @@ def _parse_prefecture(text: str, menus: Menus) -> str | None:
     return None
 
 
+def keeps_media(state: State) -> bool:
+    """May photos sent now wait for the case this intake will open? Only
+    once the worker agreed that we keep what they send, as for their words."""
+    return state.store_consent is True and state.step in (
+        Step.NARRATIVE,
+        Step.CATEGORY,
+        Step.PREFECTURE,
+    )
+
+
 def _time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
@@ -299,6 +312,7 @@ def expire(state: State, now: datetime, timeout: timedelta) -> Outcome:
         return out
     if state.store_consent is not True:
         state.early, state.narrative = [], []
+        out.actions.append(Action.FORGET_DRAFT)
         return out
     _open_case(state, out)
     if state.may_write and not state.stopped:
@@ -358,6 +372,8 @@ def _keyword(state: State, keyword: Keyword, out: Outcome, menus: Menus) -> None
     elif keyword is Keyword.NEW:
         state.early, state.narrative, state.categories = [], [], []
         state.prefecture = None
+        if state.step in INTAKE_STEPS:
+            out.actions.append(Action.FORGET_DRAFT)
         if state.language is None:
             state.step = Step.LANGUAGE
         elif state.own_phone is None:
@@ -445,6 +461,7 @@ def _answer(state: State, text: str, out: Outcome, menus: Menus) -> None:
         if not state.store_consent:
             # Forget what was said before the question; ask again next time.
             state.early, state.narrative = [], []
+            out.actions.append(Action.FORGET_DRAFT)
             out.replies.append(Reply("consent_declined"))
             return
         state.step = Step.NARRATIVE

@@ -20,6 +20,7 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from flask import current_app
@@ -177,15 +178,18 @@ def _apply(
     conversation: Conversation,
     outcome: dialog.Outcome,
     e164: str,
-    provider_id: str | None,
+    row: InboundMessage | None,
     now: datetime,
 ) -> list[tuple[dialog.Reply, dict[str, str]]]:
-    """Carry out the conversation's actions; the replies with their parameters."""
+    """Carry out the conversation's actions for one stored message (None for
+    the sweeper's); the replies with their parameters."""
     state = outcome.state
     index = outbox.address_index(conversation.channel, e164)
     assert index is not None
     case = db.session.get(Case, conversation.case_id) if conversation.case_id else None
     params: dict[str, str] = {}
+    provider_id = row.provider_id if row is not None else None
+    row_id = row.id if row is not None else None
     for action in outcome.actions:
         if action is dialog.Action.STOP:
             outbox.stop_address(index)
@@ -200,11 +204,14 @@ def _apply(
                 case.language = state.language
         elif action is dialog.Action.OPEN_CASE:
             case, receipt = _open_case(conversation, state, e164)
+            _fetch_waiting_media(conversation, now, but=row_id)
             outbox.set_allowed_hours(index, _hours(state))
             params["reference"] = receipt.reference
             if state.own_phone == "own":
                 # The secret only to a phone the worker says is their own.
                 params["secret"] = receipt.secret
+        elif action is dialog.Action.FORGET_DRAFT:
+            _drop_waiting_media(conversation, but=row_id)
         elif action is dialog.Action.ADD_TO_CASE and case is not None and outcome.text:
             message = messaging.record_inbound(
                 case, conversation.channel, outcome.text, provider_id
@@ -217,35 +224,77 @@ def _apply(
     return [(reply, params) for reply in outcome.replies]
 
 
+def _waiting_media(conversation: Conversation, but: int | None) -> list[InboundMessage]:
+    query = select(InboundMessage).where(
+        InboundMessage.conversation_id == conversation.id, InboundMessage.media_ct.is_not(None)
+    )
+    if but is not None:
+        query = query.where(InboundMessage.id != but)
+    return list(db.session.scalars(query))
+
+
+def _fetch_waiting_media(conversation: Conversation, now: datetime, but: int | None) -> None:
+    """The case is open: fetch the photos sent during the intake into it.
+
+    Their clock starts again now, so the periodic round (which takes rows
+    left waiting for RETRY_AFTER) does not fetch them beside this job.
+    """
+    for row in _waiting_media(conversation, but):
+        row.processed_at = now
+        after_commit(partial(dispatch.enqueue, "fetch_inbound_media", row.id))
+
+
+def _drop_waiting_media(conversation: Conversation, but: int | None) -> None:
+    """The intake's words were forgotten (NEW, or no agreement to keep them):
+    so are the photos that waited for its case."""
+    for row in _waiting_media(conversation, but):
+        row.media = None
+
+
 def _media(
     conversation: Conversation,
     row: InboundMessage,
+    state: dialog.State,
     replies: list[tuple[dialog.Reply, dict[str, str]]],
 ) -> None:
     """Photos or files came with the message. For an open case they are
-    fetched into it after the commit (grievance.intake.media); before there
-    is a case (or without Twilio) they are not kept: say where to add them,
-    and let the caseworker see that some came."""
+    fetched into it after the commit (grievance.intake.media). During an
+    intake the worker agreed to keep, their (sealed) addresses wait for the
+    case it opens. Before that agreement, or without Twilio, they are not
+    kept: say so, and where a case is open let the caseworker see that some
+    came."""
     from grievance.intake import media
 
-    if conversation.case_id is not None and row.media and media.fetching():
-        stored_id = row.id
-        after_commit(lambda: dispatch.enqueue("fetch_inbound_media", stored_id))
-        beyond = row.media_count - len(json.loads(row.media))
-        if beyond > 0:  # more than MAX_MEDIA, or addresses not of our account
-            audit.record(
-                "message.media_not_kept",
-                case_id=conversation.case_id,
-                detail={"count": beyond, "reason": "limit"},
-            )
-        return
+    fetching = media.fetching()
+    # After NEW the conversation still names the last case until the next
+    # one opens: photos sent meanwhile belong to the new intake.
+    case_id = conversation.case_id if state.step == dialog.Step.OPEN else None
+    if row.media and fetching:
+        if case_id is not None:
+            after_commit(partial(dispatch.enqueue, "fetch_inbound_media", row.id))
+            beyond = row.media_count - len(json.loads(row.media))
+            if beyond > 0:  # more than MAX_MEDIA, or addresses not of our account
+                audit.record(
+                    "message.media_not_kept",
+                    case_id=case_id,
+                    detail={"count": beyond, "reason": "limit"},
+                )
+            return
+        if dialog.keeps_media(state):
+            replies.append((dialog.Reply("media_held"), {}))
+            return
     row.media = None
-    if conversation.case_id is not None:
+    if case_id is not None:
         audit.record(
             "message.media_not_kept",
-            case_id=conversation.case_id,
+            case_id=case_id,
             detail={"count": row.media_count},
         )
+    elif fetching and state.store_consent is not True:
+        # Twilio could bring them, but the worker has not yet agreed that we
+        # keep anything: they may send them again once they have.
+        replies.append((dialog.Reply("media_after_consent"), {}))
+        return
     replies.append((dialog.Reply("media_not_kept"), {}))
 
 
@@ -313,9 +362,9 @@ def handle_inbound(stored_id: int, now: datetime | None = None) -> bool:
     conversation.last_inbound_at = now
     state = _load_state(conversation)
     outcome = dialog.receive(state, text, now, sms_text.menus(), _timeout())
-    replies = _apply(conversation, outcome, e164, row.provider_id, now)
+    replies = _apply(conversation, outcome, e164, row, now)
     if row.media_count:
-        _media(conversation, row, replies)
+        _media(conversation, row, outcome.state, replies)
     _save_state(conversation, outcome.state)
     db.session.flush()
     _queue_replies(conversation, replies, e164)
@@ -345,6 +394,8 @@ def expire_conversations(now: datetime | None = None) -> int:
         if dialog.Action.OPEN_CASE not in outcome.actions:
             # Nothing to keep (nothing said, or no agreement to keep it):
             # save what is left, and do not look at it every minute.
+            if dialog.Action.FORGET_DRAFT in outcome.actions:
+                _drop_waiting_media(conversation, but=None)
             _save_state(conversation, outcome.state)
             conversation.updated_at = now
             continue

@@ -1,9 +1,13 @@
 """Photos and files sent by SMS or WhatsApp, fetched into the worker's case.
 
-* Fetched only for a worker whose case is open, on the Twilio channel (the
-  console channel of the embedded default carries no media). Otherwise the
-  worker is told, in their language, to add them on the follow-up page, and
-  the case's timeline counts them (grievance.intake.gateway).
+* Fetched only on the Twilio channel (the console channel of the embedded
+  default carries no media), for a worker whose case is open. Photos sent
+  during an intake, once the worker agreed that we keep what they send,
+  wait (addresses sealed) for the case the intake opens, then are fetched;
+  if the intake's words are forgotten, so are they. Before that agreement
+  they are not kept and the worker is told to send them again afterwards;
+  without Twilio, to add them on the follow-up page. An open case's
+  timeline counts those not kept (grievance.intake.gateway).
 * The job takes the stored message's id only; the media addresses are sealed
   on that row and erased once the files are in the case.
 * Each file is cleaned like a web upload (grievance.intake.uploads: a photo
@@ -29,6 +33,7 @@ from grievance.cases import audit
 from grievance.cases.models import Case, Message
 from grievance.datakeys import utcnow
 from grievance.extensions import commit, db
+from grievance.intake.conversation import Step
 from grievance.intake.models import Conversation, InboundMessage
 from grievance.intake.uploads import MAX_BYTES, CleanFile, UploadError, clean_bytes
 from grievance.intake.web import add_attachments
@@ -62,6 +67,11 @@ def fetch_inbound_media(inbound_id: int) -> str:
         return "nothing"
     urls: list[str] = json.loads(row.media)
     conversation = db.session.get(Conversation, row.conversation_id)
+    if conversation is not None and conversation.step != Step.OPEN:
+        # Sent during an intake: they wait for the case it opens (which
+        # queues this job again), or are dropped with its words.
+        db.session.rollback()
+        return "waiting"
     case = (
         db.session.get(Case, conversation.case_id)
         if conversation and conversation.case_id
@@ -116,7 +126,11 @@ def retry_waiting() -> int:
         waiting.where(InboundMessage.processed_at < now - GIVE_UP_AFTER).limit(100)
     ):
         conversation = db.session.get(Conversation, row.conversation_id)
-        if conversation is not None and conversation.case_id is not None:
+        if (
+            conversation is not None
+            and conversation.case_id is not None
+            and conversation.step == Step.OPEN
+        ):
             audit.record(
                 "message.media_not_kept",
                 case_id=conversation.case_id,
@@ -126,8 +140,10 @@ def retry_waiting() -> int:
     commit()
     ids = db.session.scalars(
         select(InboundMessage.id)
+        .join(Conversation, Conversation.id == InboundMessage.conversation_id)
         .where(InboundMessage.media_ct.is_not(None))
         .where(InboundMessage.processed_at < now - RETRY_AFTER)
+        .where(Conversation.step == Step.OPEN)  # not those waiting for their case
         .limit(20)
     ).all()
     db.session.rollback()

@@ -220,6 +220,11 @@ _SIMPLE: dict[str, Any] = {
         "We cannot receive photos or files here. To send them, open the follow-up "
         "page on our website with your reference and secret code."
     ),
+    "media_held": lambda: _("Thank you. We will add your photos or files to your report."),
+    "media_after_consent": lambda: _(
+        "We can keep photos or files only after you agree that we keep what you "
+        "send. Please send them again after that."
+    ),
     "started": lambda: _("Messages are on again."),
     "language_changed": lambda: _("Language changed."),
     "help": help_text,

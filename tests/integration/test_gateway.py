@@ -273,14 +273,21 @@ def test_concurrent_redeliveries_store_one_message(app: Flask, redis_conn: Redis
         assert db.session.scalar(select(func.count()).select_from(OutboundMessage)) == 1
 
 
-def test_a_photo_for_an_open_case_is_fetched_by_a_real_rq_worker(
+def test_photos_for_an_open_case_are_fetched_by_a_real_rq_worker(
     app: Flask, redis_conn: Redis, fake_twilio: FakeTwilio
 ) -> None:
+    """One photo sent while telling the story (it waits for the case), one
+    sent to the open case: a real worker fetches both once the case is open."""
     from tests.test_intake_web import jpeg_with_gps
 
     phone = Phone(app, "+819061230000", "sms")
-    script = ["hello", "1", "1", "1", "1", "Story of unpaid wages", "0", "1", "Aichi"]
-    for body in script:
+    for body in ["hello", "1", "1", "1", "1", "Story of unpaid wages"]:
+        phone.send(body)
+    early = phone.params("")
+    early_photo = fake_twilio.add_media(jpeg_with_gps(), "image/jpeg")
+    early.update(NumMedia="1", MediaUrl0=early_photo, MediaContentType0="image/jpeg")
+    assert phone.post(early) == 200
+    for body in ["0", "1", "Aichi"]:
         phone.send(body)
     photo = fake_twilio.add_media(jpeg_with_gps(), "image/jpeg")
     params = phone.params("My payslip")
@@ -288,18 +295,20 @@ def test_a_photo_for_an_open_case_is_fetched_by_a_real_rq_worker(
     assert phone.post(params) == 200
     with app.app_context():
         assert db.session.scalars(select(Attachment)).all() == []  # not in the request
-    # Redis holds the stored message's id, never the media address.
+    # Redis holds the stored messages' ids, never the media addresses.
     dump = redis_dump(redis_conn)
     assert b"fetch_inbound_media" in dump and b"/Media/" not in dump
 
     run_worker(fake_twilio)
 
     with app.app_context():
-        stored = db.session.scalars(select(Attachment)).one()
-        assert stored.content_type == "image/jpeg"
-        assert b"CANARY-CAMERA-MAKER" not in stored.data
-        row = db.session.scalars(
+        stored = db.session.scalars(select(Attachment).order_by(Attachment.id)).all()
+        assert [a.content_type for a in stored] == ["image/jpeg", "image/jpeg"]
+        assert all(b"CANARY-CAMERA-MAKER" not in a.data for a in stored)
+        # The early one belongs to the case, the later one to its message.
+        assert sorted(a.message_id is None for a in stored) == [False, True]
+        rows = db.session.scalars(
             select(InboundMessage).where(InboundMessage.media_count == 1)
-        ).one()
-        assert row.media_ct is None
-    assert fake_twilio.media == {} and len(fake_twilio.deleted) == 1
+        ).all()
+        assert len(rows) == 2 and all(row.media_ct is None for row in rows)
+    assert fake_twilio.media == {} and len(fake_twilio.deleted) == 2
