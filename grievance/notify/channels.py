@@ -114,6 +114,25 @@ def _quiet_twilio_logger() -> logging.Logger:
     return logger
 
 
+@dataclass(frozen=True)
+class TwilioAccount:
+    """The account settings both Twilio parts (messages, media) use."""
+
+    sid: str
+    token: str
+    api_base: str | None  # TWILIO_API_BASE: the local fake in tests
+    timeout: float
+
+    @classmethod
+    def from_config(cls, app: Flask) -> TwilioAccount:
+        return cls(
+            sid=app.config.get("TWILIO_ACCOUNT_SID") or "",
+            token=app.config.get("TWILIO_AUTH_TOKEN") or "",
+            api_base=app.config.get("TWILIO_API_BASE"),
+            timeout=float(app.config.get("TWILIO_TIMEOUT", 10)),
+        )
+
+
 class TwilioChannel:
     """SMS and WhatsApp through Twilio's REST API (a local fake in tests).
 
@@ -124,12 +143,11 @@ class TwilioChannel:
     name = "twilio"
 
     def __init__(self, app: Flask) -> None:
-        self.sid = app.config.get("TWILIO_ACCOUNT_SID") or ""
-        self.token = app.config.get("TWILIO_AUTH_TOKEN") or ""
+        account = TwilioAccount.from_config(app)
+        self.sid, self.token, self.timeout = account.sid, account.token, account.timeout
+        self.api_base = account.api_base
         self.sms_from = app.config.get("TWILIO_SMS_FROM") or ""
         self.whatsapp_from = app.config.get("TWILIO_WHATSAPP_FROM") or ""
-        self.api_base = app.config.get("TWILIO_API_BASE")
-        self.timeout = float(app.config.get("TWILIO_TIMEOUT", 10))
         base = (app.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
         self.status_callback = base + STATUS_CALLBACK_PATH if base else None
         self.logger = _quiet_twilio_logger()
@@ -192,11 +210,10 @@ class TwilioMedia:
     """
 
     def __init__(self, app: Flask) -> None:
-        self.sid = app.config.get("TWILIO_ACCOUNT_SID") or ""
-        self.token = app.config.get("TWILIO_AUTH_TOKEN") or ""
-        base = (app.config.get("TWILIO_API_BASE") or "https://api.twilio.com").rstrip("/")
+        account = TwilioAccount.from_config(app)
+        self.sid, self.token, self.timeout = account.sid, account.token, account.timeout
+        base = (account.api_base or "https://api.twilio.com").rstrip("/")
         self.prefix = f"{base}/2010-04-01/Accounts/{self.sid}/Messages/"
-        self.timeout = float(app.config.get("TWILIO_TIMEOUT", 10))
 
     def allowed(self, url: str) -> bool:
         rest = url[len(self.prefix) :] if url.startswith(self.prefix) else ""
