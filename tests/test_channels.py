@@ -669,13 +669,15 @@ def test_photos_before_the_worker_agrees_are_not_kept_and_the_worker_is_told(
     from tests.test_intake_web import jpeg_with_gps
 
     _inbound(client, "hi", [fake_twilio.add_media(jpeg_with_gps(), "image/jpeg")], INTAKE_NUMBER)
+    # Never read, but deleted at Twilio: the photo does not stay there.
     assert fake_twilio.fetched == []
+    assert len(fake_twilio.deleted) == 1 and fake_twilio.media == {}
     bodies = [m["Body"] for m in fake_twilio.messages]
     assert any("only after you agree that we keep what you send" in b for b in bodies)
     with app.app_context():
         assert _waiting_rows() == []
         (row,) = db.session.scalars(select(InboundMessage)).all()
-        assert row.media_count == 1
+        assert row.media_count == 1 and row.media_discard
 
 
 def test_photos_of_a_story_started_again_with_new_are_forgotten_with_it(
@@ -692,9 +694,44 @@ def test_photos_of_a_story_started_again_with_new_are_forgotten_with_it(
     _inbound(client, "NEW", [], INTAKE_NUMBER)
     with app.app_context():
         assert _waiting_rows() == []
+    assert len(fake_twilio.deleted) == 1 and fake_twilio.media == {}
     for body in ("The right story", "0", "1", "0"):
         _inbound(client, body, [], INTAKE_NUMBER)
     with app.app_context():
         assert _case_of_intake() is not None
         assert db.session.scalars(select(Attachment)).all() == []
     assert fake_twilio.fetched == []
+
+
+def test_photos_left_to_discard_are_deleted_by_the_periodic_round(
+    app: Flask, client: FlaskClient, fake_twilio: FakeTwilio
+) -> None:
+    """The job that deletes them did not run (Redis was down, say): the
+    periodic round does it, and counts nothing on any timeline."""
+    from grievance.intake import media
+    from tests.test_intake_web import jpeg_with_gps
+
+    with app.app_context():
+        case_id = _open_sms_case()
+    _inbound(client, "Look", [fake_twilio.add_media(jpeg_with_gps(), "image/jpeg")])
+    with app.app_context():
+        row = db.session.scalars(select(InboundMessage)).one()
+        assert db.session.scalars(select(Attachment)).all() != []
+        # As if it had come to be discarded and its job had been lost.
+        row.media = json.dumps([fake_twilio.add_media(b"%PDF-1.4 x", "application/pdf")])
+        row.media_discard = True
+        row.processed_at = utcnow() - media.RETRY_AFTER - timedelta(seconds=1)
+        commit()
+        assert media.retry_waiting() == 1
+        db.session.expire_all()
+        assert db.session.get(InboundMessage, row.id).media_ct is None
+        assert len(db.session.scalars(select(Attachment)).all()) == 1
+        assert (
+            db.session.scalar(
+                select(CaseEvent.id).where(
+                    CaseEvent.case_id == case_id, CaseEvent.kind == "message.media_not_kept"
+                )
+            )
+            is None
+        )
+    assert len(fake_twilio.fetched) == 1 and len(fake_twilio.deleted) == 2

@@ -226,7 +226,9 @@ def _apply(
 
 def _waiting_media(conversation: Conversation, but: int | None) -> list[InboundMessage]:
     query = select(InboundMessage).where(
-        InboundMessage.conversation_id == conversation.id, InboundMessage.media_ct.is_not(None)
+        InboundMessage.conversation_id == conversation.id,
+        InboundMessage.media_ct.is_not(None),
+        InboundMessage.media_discard.is_(False),
     )
     if but is not None:
         query = query.where(InboundMessage.id != but)
@@ -247,8 +249,10 @@ def _fetch_waiting_media(conversation: Conversation, now: datetime, but: int | N
 def _drop_waiting_media(conversation: Conversation, but: int | None) -> None:
     """The intake's words were forgotten (NEW, or no agreement to keep them):
     so are the photos that waited for its case."""
+    from grievance.intake import media
+
     for row in _waiting_media(conversation, but):
-        row.media = None
+        media.discard(row)
 
 
 def _media(
@@ -261,8 +265,8 @@ def _media(
     fetched into it after the commit (grievance.intake.media). During an
     intake the worker agreed to keep, their (sealed) addresses wait for the
     case it opens. Before that agreement, or without Twilio, they are not
-    kept: say so, and where a case is open let the caseworker see that some
-    came."""
+    kept (only deleted at Twilio): say so, and where a case is open let the
+    caseworker see that some came."""
     from grievance.intake import media
 
     fetching = media.fetching()
@@ -283,7 +287,7 @@ def _media(
         if dialog.keeps_media(state):
             replies.append((dialog.Reply("media_held"), {}))
             return
-    row.media = None
+    media.discard(row)
     if case_id is not None:
         audit.record(
             "message.media_not_kept",

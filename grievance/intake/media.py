@@ -14,7 +14,7 @@
   or a PDF, written anew without metadata) and sealed under the case's key;
   anything else is refused and counted on the timeline.
 * Fetched files are then deleted at Twilio, so the photo does not stay with
-  the provider.
+  the provider; so are those not kept (marked `media_discard`), unread.
 * A failure the network may fix is retried by RQ and, for rows left waiting,
   by the periodic round, for a day; then the addresses are dropped and the
   timeline says the files could not be fetched.
@@ -25,18 +25,20 @@ from __future__ import annotations
 import json
 import logging
 from datetime import timedelta
+from functools import partial
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from grievance.cases import audit
 from grievance.cases.models import Case, Message
 from grievance.datakeys import utcnow
-from grievance.extensions import commit, db
+from grievance.extensions import after_commit, commit, db
 from grievance.intake.conversation import Step
 from grievance.intake.models import Conversation, InboundMessage
 from grievance.intake.uploads import MAX_BYTES, CleanFile, UploadError, clean_bytes
 from grievance.intake.web import add_attachments
+from grievance.notify import dispatch
 from grievance.notify.channels import MediaError, TwilioMedia
 from grievance.notify.jobs import rq_retries_left
 
@@ -60,12 +62,33 @@ def fetching() -> bool:
     return current_app.config.get("MESSAGING_BACKEND") == "twilio"
 
 
+def discard(row: InboundMessage) -> None:
+    """These files are not kept: once committed, a job deletes them at the
+    provider (so the photo does not stay there) and then their addresses."""
+    if row.media and fetching():
+        row.media_discard = True
+        after_commit(partial(dispatch.enqueue, "fetch_inbound_media", row.id))
+    else:
+        row.media = None
+
+
+def _delete_at_provider(row: InboundMessage, urls: list[str]) -> None:
+    row.media = None
+    commit()
+    for url in urls:
+        source().delete(url)
+
+
 def fetch_inbound_media(inbound_id: int) -> str:
-    """Fetch, clean and attach the media of one stored message; what happened."""
+    """Fetch, clean and attach the media of one stored message (or, marked
+    to discard, only delete them at the provider); what happened."""
     row = db.session.get(InboundMessage, inbound_id)
     if row is None or not row.media:
         return "nothing"
     urls: list[str] = json.loads(row.media)
+    if row.media_discard:
+        _delete_at_provider(row, urls)
+        return "discarded"
     conversation = db.session.get(Conversation, row.conversation_id)
     if conversation is not None and conversation.step != Step.OPEN:
         # Sent during an intake: they wait for the case it opens (which
@@ -78,8 +101,7 @@ def fetch_inbound_media(inbound_id: int) -> str:
         else None
     )
     if case is None:  # the case was purged meanwhile
-        row.media = None
-        commit()
+        _delete_at_provider(row, urls)
         return "no-case"
     files: list[CleanFile] = []
     refused = 0
@@ -107,10 +129,7 @@ def fetch_inbound_media(inbound_id: int) -> str:
             case_id=case.id,
             detail={"count": refused, "reason": "type"},
         )
-    row.media = None
-    commit()
-    for url in urls:
-        source().delete(url)
+    _delete_at_provider(row, urls)
     return f"{len(files)} kept, {refused} refused"
 
 
@@ -127,7 +146,8 @@ def retry_waiting() -> int:
     ):
         conversation = db.session.get(Conversation, row.conversation_id)
         if (
-            conversation is not None
+            not row.media_discard
+            and conversation is not None
             and conversation.case_id is not None
             and conversation.step == Step.OPEN
         ):
@@ -143,7 +163,8 @@ def retry_waiting() -> int:
         .join(Conversation, Conversation.id == InboundMessage.conversation_id)
         .where(InboundMessage.media_ct.is_not(None))
         .where(InboundMessage.processed_at < now - RETRY_AFTER)
-        .where(Conversation.step == Step.OPEN)  # not those waiting for their case
+        # Not those waiting for the case their intake will open.
+        .where(or_(Conversation.step == Step.OPEN, InboundMessage.media_discard.is_(True)))
         .limit(20)
     ).all()
     db.session.rollback()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from grievance.crypto import EncryptedBytes, EncryptedField
@@ -62,6 +62,8 @@ class InboundMessage(SealedRow, db.Model):
     # of those we fetch, erased once fetched (grievance.intake.media).
     media_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     media_ct: Mapped[bytes | None] = mapped_column(EncryptedBytes)
+    # True: those files are not kept, only deleted at the provider.
+    media_discard: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     body_ct: Mapped[bytes | None] = mapped_column(EncryptedBytes)
 
     body = EncryptedField("body_ct")
