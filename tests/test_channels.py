@@ -735,3 +735,23 @@ def test_photos_left_to_discard_are_deleted_by_the_periodic_round(
             is None
         )
     assert len(fake_twilio.fetched) == 1 and len(fake_twilio.deleted) == 2
+
+
+def test_photos_of_an_sms_intake_join_the_web_report_sent_from_the_same_phone(
+    app: Flask, client: FlaskClient, fake_twilio: FakeTwilio
+) -> None:
+    from grievance.intake.web import link_phone
+    from tests.test_intake_web import jpeg_with_gps
+
+    _intake_until_the_story(client)
+    _inbound(
+        client, "Payslip", [fake_twilio.add_media(jpeg_with_gps(), "image/jpeg")], INTAKE_NUMBER
+    )
+    with app.app_context():
+        case, _ = make_case(language="en", contact_method="sms")
+        link_phone(case, "sms", INTAKE_NUMBER, "en")
+        commit()
+        assert [a.case_id for a in db.session.scalars(select(Attachment))] == [case.id]
+        assert [m.body for m in case.messages] == ["hi\n\nPayslip"]
+        assert _waiting_rows() == []
+    assert len(fake_twilio.fetched) == 1 and fake_twilio.media == {}

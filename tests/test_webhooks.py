@@ -590,6 +590,75 @@ def test_a_web_report_continues_by_sms(app: Flask, client: FlaskClient) -> None:
         assert db.session.scalar(select(func.count()).select_from(Case)) == 1
 
 
+def test_an_sms_intake_begun_before_a_web_report_joins_that_report(
+    app: Flask, client: FlaskClient
+) -> None:
+    """The worker starts by SMS, then sends the web form with the same phone:
+    what they agreed to let us keep joins the web report, and their next SMS
+    goes to it too, instead of being taken for an answer to the intake's
+    question (which would open a second case)."""
+    from grievance.intake.web import link_phone
+
+    phone = Phone(app, client, "+819017180000")
+    for body in ("hi", "8", "1", "1", "1", "My boss keeps my passport"):
+        phone.send(body)
+    with app.app_context():
+        case, _ = make_case(language="en", contact_method="sms")
+        link_phone(case, "sms", phone.number, "en")
+        commit()
+        case_id = case.id
+    replies = phone.send("It is about my report from the website")
+    assert len(replies) == 1 and "We have received your message" in replies[0]
+    with app.app_context():
+        case = db.session.get(Case, case_id)
+        assert [m.body for m in case.messages] == [
+            "hi\n\nMy boss keeps my passport",
+            "It is about my report from the website",
+        ]
+        assert db.session.scalar(select(func.count()).select_from(Case)) == 1
+
+
+def test_a_web_report_from_a_phone_with_an_sms_case_takes_its_next_messages(
+    app: Flask, client: FlaskClient
+) -> None:
+    """The conversation's state is sealed: linking the phone to the new case
+    re-seals it under the new case's key, so the next message still reads."""
+    from grievance.intake.web import link_phone
+
+    phone = _open_by_sms(app, client, "+819017200000")
+    first = case_of(app, phone)
+    assert first is not None
+    with app.app_context():
+        case, _ = make_case(language="en", contact_method="sms")
+        link_phone(case, "sms", phone.number, "en")
+        commit()
+        case_id = case.id
+    phone.send("About the second report")
+    with app.app_context():
+        case = db.session.get(Case, case_id)
+        assert [m.body for m in case.messages] == ["About the second report"]
+        assert [m.body for m in db.session.get(Case, first.id).messages] == []
+
+
+def test_an_sms_intake_without_the_yes_is_forgotten_when_a_web_report_links_the_phone(
+    app: Flask, client: FlaskClient
+) -> None:
+    from grievance.intake.web import link_phone
+
+    phone = Phone(app, client, "+819017190000")
+    for body in ("My boss keeps my passport", "8", "1"):
+        phone.send(body)
+    with app.app_context():
+        case, _ = make_case(language="en", contact_method="sms")
+        link_phone(case, "sms", phone.number, "en")
+        commit()
+        case_id = case.id
+    phone.send("Hello")
+    with app.app_context():
+        case = db.session.get(Case, case_id)
+        assert [m.body for m in case.messages] == ["Hello"]
+
+
 def test_zawgyi_burmese_is_stored_as_unicode(app: Flask, client: FlaskClient) -> None:
     phone = Phone(app, client, "+819018180000")
     for body in ("hi", "6", "1", "1", "1", "ကၽြန္ေတာ္ အလုပ္ရွင္က လစာမေပးပါ", "0", "1", "0"):

@@ -302,6 +302,33 @@ def _media(
     replies.append((dialog.Reply("media_not_kept"), {}))
 
 
+def join_intake_to(
+    conversation: Conversation, case: Case, draft: str | None, now: datetime | None = None
+) -> str | None:
+    """A web report has just linked this phone to `case` (grievance.intake.web);
+    `draft` is the conversation's state as it was. Returns the state to keep.
+
+    An intake the worker had begun here would otherwise go on by itself, and
+    their next message (maybe an answer to the web report's acknowledgement)
+    would be taken for an answer to its question. What they agreed to let us
+    keep joins the case as their message, with the photos that waited for
+    it; without that agreement it is forgotten. A finished intake's state
+    is kept as it was.
+    """
+    if not draft:
+        return None
+    state = dialog.State.from_dict(json.loads(draft))
+    if state.step not in dialog.INTAKE_STEPS:
+        return draft
+    if state.store_consent is True:
+        if state.said:
+            messaging.record_inbound(case, conversation.channel, state.said)
+        _fetch_waiting_media(conversation, now or utcnow(), but=None)
+    else:
+        _drop_waiting_media(conversation, but=None)
+    return None
+
+
 def _answers_to_questions(case: Any, message: Any, text: str, channel: str) -> None:
     """A YES to an open consent question, or three numbers to the open survey.
 

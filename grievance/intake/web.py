@@ -17,7 +17,7 @@ from grievance.cases import services as case_services
 from grievance.cases.contact import ContactWishes
 from grievance.cases.models import Attachment, Case, Consent, ConsentScope
 from grievance.extensions import db
-from grievance.intake import zawgyi
+from grievance.intake import gateway, zawgyi
 from grievance.intake.models import Conversation
 from grievance.intake.uploads import CleanFile
 
@@ -78,13 +78,16 @@ def link_phone(case: Case, channel: str, phone: str, language: str) -> None:
             data_key=case.data_key, channel=channel, sender_index=index, language=language
         )
         db.session.add(conversation)
+    draft = conversation.draft  # read under the key it was sealed with
     if conversation.data_key_id != case.data_key_id:
-        # Re-seal the number under this case's key: the old key may be purged.
+        # Re-seal the number (and the state) under this case's key: the old
+        # key may be purged.
         conversation.data_key = case.data_key
     conversation.address = phone
     conversation.case_id = case.id
     conversation.step = "open"
     conversation.language = language
+    conversation.draft = gateway.join_intake_to(conversation, case, draft)
     db.session.flush()
 
 
