@@ -33,6 +33,7 @@ from grievance import crypto, i18n
 from grievance.cases import services as case_services
 from grievance.cases.messaging import send_to_worker
 from grievance.cases.models import Case, CaseEvent, Consent, Message
+from grievance.datakeys import utcnow
 from grievance.extensions import commit, db
 from grievance.intake.models import Conversation, InboundMessage
 from grievance.notify.models import ContactRule, OutboundMessage, OutboxStatus
@@ -438,6 +439,46 @@ def test_a_failure_after_storing_loses_nothing(app: Flask, client: FlaskClient) 
     case = case_of(app, phone)
     assert case is not None and case.narrative_text.endswith("They keep my passport")
     assert case.category_codes == ["DOC_RETAIN"]
+
+
+def test_a_stored_message_left_unhandled_is_handled_by_the_periodic_round(
+    app: Flask, client: FlaskClient
+) -> None:
+    """Twilio does not come back after an error answer unless told to: the
+    message it stored is handled by the periodic round, in order, and one
+    that still fails does not hold up the rest."""
+    from grievance.intake import gateway
+    from grievance.notify.jobs import run_periodic
+
+    phone = Phone(app, client, "+819088887777")
+    for body in ("hi", "1", "1", "1", "1", "They keep my passport", "0", "3"):
+        phone.send(body)
+    final = phone.params("0")
+    with app.app_context():
+        db.session.execute(text("ALTER TABLE case_events RENAME TO case_events_away"))
+        db.session.commit()
+    assert phone.post(final).status_code == 500
+    with app.app_context():
+        stored = db.session.scalar(
+            select(InboundMessage).where(InboundMessage.provider_id == final["MessageSid"])
+        )
+        assert stored is not None and stored.processed_at is None
+        assert gateway.left_over() == []  # not yet: the provider may still come back
+        stored.received_at = utcnow() - gateway.LEFT_OVER_AFTER - timedelta(seconds=1)
+        db.session.commit()
+        # Still failing: the round goes on and leaves it for the next one.
+        assert run_periodic()["inbound_left_over"] == 0
+        db.session.execute(text("ALTER TABLE case_events_away RENAME TO case_events"))
+        db.session.commit()
+        assert run_periodic()["inbound_left_over"] == 1
+        assert run_periodic()["inbound_left_over"] == 0
+    case = case_of(app, phone)
+    assert case is not None and case.narrative_text.endswith("They keep my passport")
+    assert case.category_codes == ["DOC_RETAIN"]
+    # Twilio's own retry, if it comes, changes nothing.
+    assert phone.post(final).status_code == 200
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Case)) == 1
 
 
 # -- STOP, START and safe contact -----------------------------------------------------

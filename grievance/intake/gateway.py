@@ -402,6 +402,28 @@ def handle_inbound(stored_id: int, now: datetime | None = None) -> bool:
     return True
 
 
+# Stored but not handled this long after it came (handling failed, and the
+# provider did not come back: Twilio's default is to retry only a failed
+# connection, not an error answer): the periodic round handles it, for a day.
+LEFT_OVER_AFTER = timedelta(minutes=2)
+LEFT_OVER_FOR = timedelta(days=1)
+
+
+def left_over(now: datetime | None = None, limit: int = 50) -> list[int]:
+    """Ids of stored messages nobody handled, oldest first."""
+    now = now or utcnow()
+    return list(
+        db.session.scalars(
+            select(InboundMessage.id)
+            .where(InboundMessage.processed_at.is_(None))
+            .where(InboundMessage.received_at < now - LEFT_OVER_AFTER)
+            .where(InboundMessage.received_at > now - LEFT_OVER_FOR)
+            .order_by(InboundMessage.id)
+            .limit(limit)
+        )
+    )
+
+
 def expire_conversations(now: datetime | None = None) -> int:
     """Open cases for intakes abandoned past the timeout; how many were opened.
 

@@ -12,7 +12,8 @@ Guarantees, in the order the request meets them:
   never stored, never logged.
 * The message is stored (committed) before the reply is built. If storing
   fails the answer is 503, so Twilio retries; a redelivered MessageSid
-  stores nothing new and gets the same empty answer as the first time.
+  stores nothing new and gets the same empty answer as the first time. If
+  handling a stored message fails, the periodic round handles it later.
 * Replies go out through the outbox (after commit), not in the HTTP answer,
   so they obey STOP, the worker's hours and WhatsApp's window like any
   other message, and the answer stays fast.
@@ -109,6 +110,24 @@ def _expire_task() -> int:
     return opened
 
 
+def _left_over_task() -> int:
+    """Periodic work: handle the messages that were stored but whose handling
+    failed, each in its own transaction; one that fails again waits for the
+    next round and does not hold up the others."""
+    handled = 0
+    for stored_id in gateway.left_over():
+        try:
+            if gateway.handle_inbound(stored_id):
+                commit()
+                handled += 1
+            else:
+                db.session.rollback()
+        except Exception as exc:  # noqa: BLE001 - the next round tries again
+            db.session.rollback()
+            log.warning("stored message %s not handled (%s)", stored_id, type(exc).__name__)
+    return handled
+
+
 def init_app(app: Flask) -> None:
     """Register the webhook, the phone simulator and what notify needs from intake."""
     from grievance.intake import dev_phone
@@ -117,6 +136,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(dev_phone.bp)
     app.extensions["grievance.worker_texts"] = sms_text.WorkerTexts()
     app.extensions.setdefault("grievance.periodic", {})["conversations"] = _expire_task
+    app.extensions["grievance.periodic"]["inbound_left_over"] = _left_over_task
     app.extensions["grievance.periodic"]["inbound_media"] = inbound_media.retry_waiting
     from grievance.notify import jobs
 
