@@ -755,3 +755,24 @@ def test_photos_of_an_sms_intake_join_the_web_report_sent_from_the_same_phone(
         assert [m.body for m in case.messages] == ["hi\n\nPayslip"]
         assert _waiting_rows() == []
     assert len(fake_twilio.fetched) == 1 and fake_twilio.media == {}
+
+
+def test_photos_beyond_five_sent_before_the_case_are_counted_once_it_opens(
+    app: Flask, client: FlaskClient, fake_twilio: FakeTwilio
+) -> None:
+    from tests.test_intake_web import jpeg_with_gps
+
+    _intake_until_the_story(client)
+    urls = [fake_twilio.add_media(jpeg_with_gps(), "image/jpeg") for _ in range(7)]
+    _inbound(client, "Seven photos", urls, INTAKE_NUMBER)
+    for body in ("0", "1", "0"):
+        _inbound(client, body, [], INTAKE_NUMBER)
+    with app.app_context():
+        case_id = _case_of_intake()
+        assert case_id is not None
+        assert len(db.session.scalars(select(Attachment)).all()) == 5
+        assert db.session.scalars(
+            select(CaseEvent.detail).where(
+                CaseEvent.case_id == case_id, CaseEvent.kind == "message.media_not_kept"
+            )
+        ).all() == [{"count": 2, "reason": "limit"}]

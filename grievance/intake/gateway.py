@@ -275,14 +275,9 @@ def _media(
     case_id = conversation.case_id if state.step == dialog.Step.OPEN else None
     if row.media and fetching:
         if case_id is not None:
+            # The job also counts those beyond the limit, as for photos
+            # that waited for their case.
             after_commit(partial(dispatch.enqueue, "fetch_inbound_media", row.id))
-            beyond = row.media_count - len(json.loads(row.media))
-            if beyond > 0:  # more than MAX_MEDIA, or addresses not of our account
-                audit.record(
-                    "message.media_not_kept",
-                    case_id=case_id,
-                    detail={"count": beyond, "reason": "limit"},
-                )
             return
         if dialog.keeps_media(state):
             replies.append((dialog.Reply("media_held"), {}))

@@ -79,6 +79,18 @@ def _delete_at_provider(row: InboundMessage, urls: list[str]) -> None:
         source().delete(url)
 
 
+def _count_beyond_the_limit(row: InboundMessage, case_id: int) -> None:
+    """More than MAX_MEDIA came, or addresses not of our account: counted
+    on the timeline once the case they were sent for exists."""
+    beyond = row.media_count - len(json.loads(row.media or "[]"))
+    if beyond > 0:
+        audit.record(
+            "message.media_not_kept",
+            case_id=case_id,
+            detail={"count": beyond, "reason": "limit"},
+        )
+
+
 def fetch_inbound_media(inbound_id: int) -> str:
     """Fetch, clean and attach the media of one stored message (or, marked
     to discard, only delete them at the provider); what happened."""
@@ -123,6 +135,7 @@ def fetch_inbound_media(inbound_id: int) -> str:
             refused += 1
     message_id = db.session.scalar(select(Message.id).where(Message.provider_id == row.provider_id))
     add_attachments(case, files, message_id)
+    _count_beyond_the_limit(row, case.id)
     if refused:
         audit.record(
             "message.media_not_kept",
@@ -151,6 +164,7 @@ def retry_waiting() -> int:
             and conversation.case_id is not None
             and conversation.step == Step.OPEN
         ):
+            _count_beyond_the_limit(row, conversation.case_id)
             audit.record(
                 "message.media_not_kept",
                 case_id=conversation.case_id,
