@@ -623,19 +623,23 @@ def test_photos_sent_while_telling_the_story_join_the_case_when_it_opens(
         assert media.retry_waiting() == 0
         assert media.fetch_inbound_media(row.id) == "waiting"
         assert len(_waiting_rows()) == 1
+    # Another photo: kept too, but the worker is told only once per story.
+    _inbound(client, "", [fake_twilio.add_media(jpeg_with_gps(), "image/jpeg")], INTAKE_NUMBER)
+    told = "We will add your photos or files to your report."
+    assert sum(told in m["Body"] for m in fake_twilio.messages) == 1
     # The end of the story, a category, no prefecture: the case opens.
     for body in ("0", "1", "0"):
         _inbound(client, body, [], INTAKE_NUMBER)
     with app.app_context():
         case_id = _case_of_intake()
         assert case_id is not None
-        (attachment,) = db.session.scalars(select(Attachment)).all()
-        assert attachment.case_id == case_id and attachment.message_id is None
-        assert b"CANARY-CAMERA-MAKER" not in attachment.data
+        attachments = db.session.scalars(select(Attachment)).all()
+        assert [(a.case_id, a.message_id) for a in attachments] == [(case_id, None)] * 2
+        assert all(b"CANARY-CAMERA-MAKER" not in a.data for a in attachments)
         assert _waiting_rows() == []
         case = db.session.get(Case, case_id)
         assert case is not None and "My payslip" in case.narrative
-    assert len(fake_twilio.fetched) == 1 and fake_twilio.media == {}
+    assert len(fake_twilio.fetched) == 2 and fake_twilio.media == {}
 
 
 def test_photos_of_an_abandoned_intake_join_the_case_the_sweeper_opens(

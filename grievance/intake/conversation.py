@@ -184,6 +184,7 @@ class State:
     prefecture: str | None = None
     has_case: bool = False
     last_at: str | None = None  # ISO time of the last message
+    told_media_held: bool = False  # "we will add your photos": once per story
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -372,6 +373,7 @@ def _keyword(state: State, keyword: Keyword, out: Outcome, menus: Menus) -> None
     elif keyword is Keyword.NEW:
         state.early, state.narrative, state.categories = [], [], []
         state.prefecture = None
+        state.told_media_held = False
         if state.step in INTAKE_STEPS:
             out.actions.append(Action.FORGET_DRAFT)
         if state.language is None:

@@ -280,7 +280,11 @@ def _media(
             after_commit(partial(dispatch.enqueue, "fetch_inbound_media", row.id))
             return
         if dialog.keeps_media(state):
-            replies.append((dialog.Reply("media_held"), {}))
+            # Once per story: every text is one more message on a phone
+            # others may read.
+            if not state.told_media_held:
+                state.told_media_held = True
+                replies.append((dialog.Reply("media_held"), {}))
             return
     media.discard(row)
     if case_id is not None:
