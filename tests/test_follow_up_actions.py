@@ -123,31 +123,3 @@ def test_outcome_survey_and_reopen(app: Flask, client: FlaskClient) -> None:
     assert _post(client, "/en/follow-up/reopen").status_code == 303
     with app.app_context():
         assert db.session.get(Case, case_id).status == "in_progress"
-
-
-def test_writing_to_a_closed_case_reopens_it(app: Flask, client: FlaskClient) -> None:
-    from grievance.cases.models import CaseEvent
-    from grievance.staff.models import StaffUser
-
-    reference, secret = receipt_codes(submit(client, "en").data)
-    case_id, user_id, _ = _case_and_staff(app)
-    with app.app_context():
-        case = db.session.get(Case, case_id)
-        case.status = "in_progress"
-        resolution.resolve_case(db.session.get(StaffUser, user_id), case, "documents_returned")
-        commit()
-    open_follow_up(client, reference, secret, lang="en")
-    response = _post(client, "/en/follow-up/reply", body="My boss took my passport again.")
-    assert response.status_code == 303
-    with app.app_context():
-        case = db.session.get(Case, case_id)
-        assert case.status == "in_progress" and case.unread_count == 1
-        assert db.session.scalar(
-            select(CaseEvent.detail).where(
-                CaseEvent.case_id == case_id, CaseEvent.kind == "case.reopened_by_message"
-            )
-        ) == {"via": "web"}
-    # Writing to an open case changes nothing in its state.
-    assert _post(client, "/en/follow-up/reply", body="And my wages.").status_code == 303
-    with app.app_context():
-        assert db.session.get(Case, case_id).status == "in_progress"

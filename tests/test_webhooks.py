@@ -844,38 +844,6 @@ def test_three_numbers_by_sms_answer_the_survey(app: Flask, client: FlaskClient)
         assert case.feedback_comment == "terima kasih"
 
 
-def test_a_message_to_a_resolved_case_reopens_it(app: Flask, client: FlaskClient) -> None:
-    """Left resolved, the message would wait where no queue shows it."""
-    from grievance.cases import resolution
-    from grievance.cases.queue import QueueFilters, queue_page
-    from grievance.intake.web import link_phone
-    from tests.conftest import make_staff
-
-    with app.app_context():
-        case, _ = make_case(language="en", contact_method="sms")
-        link_phone(case, "sms", "+819017173333", "en")
-        case.status = "in_progress"
-        user, _secret = make_staff("caseworker")
-        resolution.resolve_case(user, case, "documents_returned")
-        commit()
-        case_id = case.id
-    phone = Phone(app, client, "+819017173333")
-    phone.send("1 1")  # a survey answer gone wrong: the case stays resolved
-    with app.app_context():
-        assert db.session.get(Case, case_id).status == "resolved"
-    phone.send("They took my passport again")
-    with app.app_context():
-        case = db.session.get(Case, case_id)
-        assert case.status == "in_progress" and case.unread_count == 2
-        assert [m.body for m in case.messages if m.direction == "in"][-1] == (
-            "They took my passport again"
-        )
-        kinds = db.session.scalars(select(CaseEvent.kind).where(CaseEvent.case_id == case_id))
-        assert "case.reopened_by_message" in list(kinds)
-        page = queue_page(QueueFilters())
-        assert case.reference in [row.reference for row in page.rows]
-
-
 def test_photos_on_the_console_channel_are_not_kept_and_the_worker_is_told_where_to_add_them(
     app: Flask, client: FlaskClient
 ) -> None:

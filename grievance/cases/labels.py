@@ -126,7 +126,6 @@ EVENT_LABELS = {
     "attachment.downloaded": _l("Attachment downloaded"),
     "case.resolved": _l("Resolved with an outcome"),
     "case.reopen_requested": _l("The worker asked to reopen"),
-    "case.reopened_by_message": _l("Reopened: the worker wrote after it was closed"),
     "case.feedback": _l("Feedback from the worker"),
     "case.check_in": _l("Check-in with the worker"),
     "case.purged": _l("Case data destroyed (retention)"),

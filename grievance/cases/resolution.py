@@ -242,7 +242,7 @@ def record_survey_reply(case: Case, text: str, *, via: str) -> bool:
     return True
 
 
-def request_reopen(case: Case, *, via: str, event: str = "case.reopen_requested") -> Case:
+def request_reopen(case: Case, *, via: str) -> Case:
     """The worker says the problem is not solved: the case is open again.
 
     It goes back into the queue as in progress, with a fresh deadline for
@@ -260,21 +260,5 @@ def request_reopen(case: Case, *, via: str, event: str = "case.reopen_requested"
     case.due_at = due_at(case.urgency, now)
     case.unread_count = (case.unread_count or 0) + 1
     db.session.flush()
-    audit.record(event, case_id=case.id, detail={"via": via})
+    audit.record("case.reopen_requested", case_id=case.id, detail={"via": via})
     return case
-
-
-def reopen_on_message(case: Case, *, via: str) -> bool:
-    """The worker wrote to a resolved or closed case (not an answer to its
-    survey): the case is open again, as a reply to a solved ticket reopens
-    it. Left closed, the message would wait where no queue shows it. True
-    when the case was reopened."""
-    if case.status not in (CaseStatus.RESOLVED, CaseStatus.CLOSED):
-        return False
-    try:
-        request_reopen(case, via=via, event="case.reopened_by_message")
-    except ResolutionError:
-        return False
-    # The message itself is the unread one: reopening adds no second count.
-    case.unread_count = max((case.unread_count or 1) - 1, 1)
-    return True

@@ -329,8 +329,7 @@ def join_intake_to(
 
 
 def _answers_to_questions(case: Any, message: Any, text: str, channel: str) -> None:
-    """A YES to an open consent question, or three numbers to the open survey;
-    any other message to a resolved or closed case reopens it.
+    """A YES to an open consent question, or three numbers to the open survey.
 
     The message itself stays in the thread either way: it is the evidence.
     """
@@ -338,11 +337,7 @@ def _answers_to_questions(case: Any, message: Any, text: str, channel: str) -> N
 
     if consent.is_yes(text) and consent.record_message_yes(case, message.id) is not None:
         return
-    if resolution.record_survey_reply(case, text, via=channel):
-        return
-    if resolution.survey_open(case) and dialog.parse_numbers(text) is not None:
-        return  # an answer to the survey gone wrong, not news of the problem
-    resolution.reopen_on_message(case, via=channel)
+    resolution.record_survey_reply(case, text, via=channel)
 
 
 def _queue_replies(

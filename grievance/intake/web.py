@@ -147,11 +147,9 @@ def acknowledge(case: Case) -> None:
 
 
 def add_worker_message(case: Case, body: str, files: list[CleanFile]) -> None:
-    """A message the worker wrote on the follow-up page joins the case thread
-    (and reopens a resolved or closed case, so that someone reads it)."""
-    from grievance.cases import messaging, resolution
+    """A message the worker wrote on the follow-up page joins the case thread."""
+    from grievance.cases import messaging
 
     message = messaging.record_inbound(case, channel="web", body=body, provider_id=None)
-    resolution.reopen_on_message(case, via="web")
     if files:
         add_attachments(case, files, message_id=message.id)
