@@ -28,7 +28,7 @@ from sqlalchemy import Select, case, exists, func, select, text, tuple_
 
 from grievance.cases.models import Case, CaseStatus, Category, Channel, case_categories
 from grievance.cases.redflags import URGENCY_ORDER
-from grievance.cases.workspace_models import OPEN_SQL
+from grievance.cases.workspace_models import AFTER_CLOSING_SQL, OPEN_SQL
 from grievance.datakeys import as_utc, utcnow
 from grievance.extensions import db
 from grievance.i18n import BY_CODE
@@ -199,6 +199,44 @@ def _filtered(filters: QueueFilters, me_id: int | None, now: datetime) -> Select
     if filters.overdue:
         query = query.where(Case.due_at < now)
     return query
+
+
+@dataclass(frozen=True)
+class AfterClosing:
+    """A resolved or closed case with messages from the worker nobody read."""
+
+    reference: str
+    status: str
+    language: str
+    channel: str
+    unread: int
+    written_at: datetime | None
+
+
+AFTER_CLOSING_LIMIT = 20
+
+
+def written_after_closing(limit: int = AFTER_CLOSING_LIMIT) -> list[AfterClosing]:
+    """Resolved or closed cases the worker wrote to, newest message first.
+
+    The queue shows open cases only; without this list such a message (the
+    boss retaliated after the settlement, say) would wait unseen. Opening
+    the case marks it read; the caseworker reopens it if it calls for more.
+    """
+    rows = db.session.execute(
+        select(
+            Case.reference,
+            Case.status,
+            Case.language,
+            Case.channel,
+            Case.unread_count,
+            Case.last_worker_message_at,
+        )
+        .where(text(AFTER_CLOSING_SQL))
+        .order_by(Case.last_worker_message_at.desc(), Case.id.desc())
+        .limit(limit)
+    )
+    return [AfterClosing(*row) for row in rows]
 
 
 def queue_page(

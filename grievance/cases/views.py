@@ -122,6 +122,8 @@ def queue() -> Any:
         filters=filters,
         first_page=after is not None,
         options=queue_display.filter_options(filters, categories),
+        # Above the first page only: one small index read.
+        after_closing=work_queue.written_after_closing() if after is None else [],
     )
 
 

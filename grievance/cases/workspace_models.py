@@ -76,6 +76,30 @@ QUEUE_INDICES = (
 )
 
 
+# Resolved or closed cases the worker wrote to since a caseworker last
+# looked: a short list above the queue (queue.written_after_closing), read
+# from this small index however many cases are closed. Status leads, so
+# SQLite's planner, which knows no row counts, prefers it to the all-cases
+# status index: the few rows it holds are then sorted by time.
+AFTER_CLOSING_SQL = (
+    "status IN ("
+    + ", ".join(f"'{s.value}'" for s in (CaseStatus.RESOLVED, CaseStatus.CLOSED))
+    + ") AND unread_count > 0"
+)
+AFTER_CLOSING_INDEX = Index(
+    "ix_cases_written_after_closing",
+    Case.__table__.c.status,
+    Case.__table__.c.last_worker_message_at,
+    Case.__table__.c.id,
+    Case.__table__.c.reference,
+    Case.__table__.c.language,
+    Case.__table__.c.channel,
+    Case.__table__.c.unread_count,
+    sqlite_where=text(AFTER_CLOSING_SQL),
+    postgresql_where=text(AFTER_CLOSING_SQL),
+)
+
+
 class CaseParty(db.Model):
     """One link of a case's intermediary chain, by keyed hash of its name.
 

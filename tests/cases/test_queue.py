@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from grievance.cases import queue
 from grievance.cases.models import Case
@@ -193,6 +193,35 @@ def test_queue_queries_seek_the_partial_indices(app: Flask) -> None:
         explained = plan(str(unfiltered.compile(db.engine, compile_kwargs={"literal_binds": True})))
         assert "COVERING INDEX ix_cases_open_queue" in explained, explained
         assert "TEMP B-TREE" not in explained, explained
+
+
+def test_cases_written_to_after_closing_newest_first_from_their_index(app: Flask) -> None:
+    from grievance.cases import messaging
+
+    with app.app_context():
+        older = case_with(urgency="P2")
+        newer = case_with(urgency="P3")
+        still_open = case_with(urgency="P1")
+        for case in (older, newer):
+            case.status = "resolved" if case is older else "closed"
+        commit()
+        assert queue.written_after_closing() == []
+        for case in (older, newer, still_open):
+            messaging.record_inbound(case, "web", "Hello again")
+            commit()
+        listed = queue.written_after_closing()
+        assert [item.reference for item in listed] == [newer.reference, older.reference]
+        assert [item.unread for item in listed] == [1, 1]
+        statement = (
+            select(Case.reference)
+            .where(text(queue.AFTER_CLOSING_SQL))
+            .order_by(Case.last_worker_message_at.desc(), Case.id.desc())
+            .limit(20)
+        )
+        explained = plan(str(statement.compile(db.engine, compile_kwargs={"literal_binds": True})))
+        # Read from the small partial index (then its few rows sorted), not
+        # by walking every resolved and closed case.
+        assert "COVERING INDEX ix_cases_written_after_closing" in explained, explained
 
 
 def test_workload_counts_open_cases_per_person(app: Flask) -> None:

@@ -140,6 +140,32 @@ def test_queue_shows_the_p0_first_and_no_narrative(
     assert 'class="urgency-P0' in html
 
 
+def test_a_message_to_a_closed_case_is_listed_above_the_queue_until_read(
+    app: Flask, client: FlaskClient, caseworker: int, worker_case: dict[str, Any]
+) -> None:
+    """The queue shows open cases; what a worker writes to a resolved or
+    closed one (retaliation after a settlement, say) is listed above it."""
+    from grievance.cases import messaging
+
+    with app.app_context():
+        case = db.session.get(Case, worker_case["id"])
+        case.status = "closed"
+        commit()
+    assert "Written after closing" not in client.get("/staff/queue").data.decode()
+    with app.app_context():
+        case = db.session.get(Case, worker_case["id"])
+        messaging.record_inbound(case, "sms", "CANARY-LATE: the boss punished me after")
+        commit()
+    html = client.get("/staff/queue").data.decode()
+    assert "Written after closing" in html and f"/staff/cases/{worker_case['ref']}" in html
+    assert "CANARY-LATE" not in html
+    # Not on later pages, and gone once a caseworker has read the case.
+    page_of(client, worker_case["ref"])
+    assert "Written after closing" not in client.get("/staff/queue").data.decode()
+    with app.app_context():
+        assert db.session.get(Case, worker_case["id"]).status == "closed"
+
+
 def test_queue_filters_and_lookup(
     app: Flask, client: FlaskClient, caseworker: int, worker_case: dict[str, Any]
 ) -> None:

@@ -68,6 +68,25 @@ def test_queue_queries_can_use_the_partial_indices_on_postgresql(app: Flask) -> 
         db.session.rollback()
 
 
+def test_the_written_after_closing_list_reads_its_partial_index_on_postgresql(
+    app: Flask,
+) -> None:
+    with app.app_context():
+        seed_bulk(2000, seed=6)
+        db.session.execute(text("ANALYZE cases"))
+        db.session.execute(text("SET LOCAL enable_seqscan = off"))
+        db.session.execute(text("SET LOCAL enable_bitmapscan = off"))
+        statement = (
+            select(Case.reference)
+            .where(text(queue.AFTER_CLOSING_SQL))
+            .order_by(Case.last_worker_message_at.desc(), Case.id.desc())
+            .limit(queue.AFTER_CLOSING_LIMIT)
+        )
+        plan = explain(statement)
+        assert "ix_cases_written_after_closing" in plan, plan
+        db.session.rollback()
+
+
 def test_bulk_ids_leave_the_sequence_ahead(app: Flask) -> None:
     from tests.conftest import make_case
 
