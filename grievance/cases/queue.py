@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from sqlalchemy import Select, case, exists, func, select, text, tuple_
+from sqlalchemy import Select, case, exists, func, literal_column, select, text, tuple_
 
 from grievance.cases.models import Case, CaseStatus, Category, Channel, case_categories
 from grievance.cases.redflags import URGENCY_ORDER
@@ -234,7 +234,9 @@ def written_after_closing(limit: int = AFTER_CLOSING_LIMIT) -> list[AfterClosing
         )
         .where(text(AFTER_CLOSING_SQL))
         .order_by(Case.last_worker_message_at.desc(), Case.id.desc())
-        .limit(limit)
+        # Written into the SQL, not bound: PostgreSQL then keeps one plan
+        # for the prepared statement instead of planning it on every page.
+        .limit(literal_column(str(int(limit))))
     )
     return [AfterClosing(*row) for row in rows]
 
@@ -262,7 +264,9 @@ def queue_page(
         if after is not None and urgency == after.urgency:
             # A row value: both databases seek straight to it in the index.
             query = query.where(tuple_(Case.due_at, Case.id) > (after.due_at, after.id))
-        query = query.order_by(Case.due_at, Case.id).limit(wanted - len(found))
+        # The limit written into the SQL, not bound: PostgreSQL then keeps a
+        # plan per prepared statement instead of planning each page anew.
+        query = query.order_by(Case.due_at, Case.id).limit(literal_column(str(wanted - len(found))))
         found.extend(db.session.execute(query).all())
         if len(found) >= wanted:
             break
