@@ -1,4 +1,5 @@
-"""The caseworker queue: filters, keyset pagination, the workload view.
+"""The caseworker queue: filters, keyset pagination, the workload view, and
+the short list of resolved or closed cases the worker wrote to since.
 
 Guarantees:
 
