@@ -25,7 +25,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from sqlalchemy import Select, case, exists, func, literal_column, select, text, tuple_
+from sqlalchemy import (
+    CompoundSelect,
+    Select,
+    case,
+    exists,
+    func,
+    literal_column,
+    select,
+    text,
+    tuple_,
+    union_all,
+)
 
 from grievance.cases.models import Case, CaseStatus, Category, Channel, case_categories
 from grievance.cases.redflags import URGENCY_ORDER
@@ -217,14 +228,16 @@ class AfterClosing:
 AFTER_CLOSING_LIMIT = 20
 
 
-def written_after_closing(limit: int = AFTER_CLOSING_LIMIT) -> list[AfterClosing]:
-    """Resolved or closed cases the worker wrote to, newest message first.
+def after_closing_query(status: str, limit: int = AFTER_CLOSING_LIMIT) -> Select:
+    """One status's part of the list, newest message first.
 
-    The queue shows open cases only; without this list such a message (the
-    boss retaliated after the settlement, say) would wait unseen. Opening
-    the case marks it read; the caseworker reopens it if it calls for more.
+    The status is named as well as the partial index's predicate: both
+    planners then read that index in order. With the predicate alone,
+    PostgreSQL estimated the rows from unrelated statistics (tens of
+    thousands at a million cases, where there are none) and chose a
+    parallel bitmap scan that took 9 ms.
     """
-    rows = db.session.execute(
+    return (
         select(
             Case.reference,
             Case.status,
@@ -232,14 +245,37 @@ def written_after_closing(limit: int = AFTER_CLOSING_LIMIT) -> list[AfterClosing
             Case.channel,
             Case.unread_count,
             Case.last_worker_message_at,
+            Case.id,
         )
-        .where(text(AFTER_CLOSING_SQL))
+        .where(text(AFTER_CLOSING_SQL), Case.status == status)
         .order_by(Case.last_worker_message_at.desc(), Case.id.desc())
         # Written into the SQL, not bound: PostgreSQL then keeps one plan
         # for the prepared statement instead of planning it on every page.
         .limit(literal_column(str(int(limit))))
     )
-    return [AfterClosing(*row) for row in rows]
+
+
+def after_closing_statement(limit: int = AFTER_CLOSING_LIMIT) -> CompoundSelect:
+    """Both statuses in one round trip; each part keeps its own ordered read."""
+    parts = [
+        after_closing_query(s, limit).subquery() for s in (CaseStatus.RESOLVED, CaseStatus.CLOSED)
+    ]
+    return union_all(*(select(part) for part in parts))
+
+
+def written_after_closing(limit: int = AFTER_CLOSING_LIMIT) -> list[AfterClosing]:
+    """Resolved or closed cases the worker wrote to, newest message first.
+
+    The queue shows open cases only; without this list such a message (the
+    boss retaliated after the settlement, say) would wait unseen. Opening
+    the case marks it read; the caseworker reopens it if it calls for more.
+    """
+    rows = list(db.session.execute(after_closing_statement(limit)))
+    rows.sort(key=lambda row: (as_utc(row[5]) if row[5] else _LONG_AGO, row[6]), reverse=True)
+    return [AfterClosing(*row[:6]) for row in rows[:limit]]
+
+
+_LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def queue_page(

@@ -76,14 +76,9 @@ def test_the_written_after_closing_list_reads_its_partial_index_on_postgresql(
         db.session.execute(text("ANALYZE cases"))
         db.session.execute(text("SET LOCAL enable_seqscan = off"))
         db.session.execute(text("SET LOCAL enable_bitmapscan = off"))
-        statement = (
-            select(Case.reference)
-            .where(text(queue.AFTER_CLOSING_SQL))
-            .order_by(Case.last_worker_message_at.desc(), Case.id.desc())
-            .limit(queue.AFTER_CLOSING_LIMIT)
-        )
-        plan = explain(statement)
-        assert "ix_cases_written_after_closing" in plan, plan
+        plan = explain(queue.after_closing_statement())
+        assert plan.count("Backward using ix_cases_written_after_closing") == 2, plan
+        assert "Sort" not in plan and "Parallel" not in plan, plan
         db.session.rollback()
 
 
