@@ -587,6 +587,13 @@ def _intake_until_the_story(client: FlaskClient) -> None:
         _inbound(client, body, [], INTAKE_NUMBER)
 
 
+def _photo(client: FlaskClient, fake_twilio: FakeTwilio, body: str = "") -> None:
+    """A JPEG (with a GPS tag) sent by the intake's number, captioned `body`."""
+    from tests.test_intake_web import jpeg_with_gps
+
+    _inbound(client, body, [fake_twilio.add_media(jpeg_with_gps(), "image/jpeg")], INTAKE_NUMBER)
+
+
 def _waiting_rows() -> list[InboundMessage]:
     return list(
         db.session.scalars(select(InboundMessage).where(InboundMessage.media_ct.is_not(None)))
@@ -605,12 +612,9 @@ def test_photos_sent_while_telling_the_story_join_the_case_when_it_opens(
     app: Flask, client: FlaskClient, fake_twilio: FakeTwilio
 ) -> None:
     from grievance.intake import media
-    from tests.test_intake_web import jpeg_with_gps
 
     _intake_until_the_story(client)
-    _inbound(
-        client, "My payslip", [fake_twilio.add_media(jpeg_with_gps(), "image/jpeg")], INTAKE_NUMBER
-    )
+    _photo(client, fake_twilio, "My payslip")
     # Nothing fetched yet: there is no case to put it in. The worker is told.
     assert fake_twilio.fetched == []
     assert "We will add your photos or files to your report." in fake_twilio.messages[-1]["Body"]
@@ -624,7 +628,7 @@ def test_photos_sent_while_telling_the_story_join_the_case_when_it_opens(
         assert media.fetch_inbound_media(row.id) == "waiting"
         assert len(_waiting_rows()) == 1
     # Another photo: kept too, but the worker is told only once per story.
-    _inbound(client, "", [fake_twilio.add_media(jpeg_with_gps(), "image/jpeg")], INTAKE_NUMBER)
+    _photo(client, fake_twilio)
     told = "We will add your photos or files to your report."
     assert sum(told in m["Body"] for m in fake_twilio.messages) == 1
     # The end of the story, a category, no prefecture: the case opens.
@@ -645,21 +649,14 @@ def test_photos_sent_while_telling_the_story_join_the_case_when_it_opens(
 def test_photos_of_an_abandoned_intake_join_the_case_the_sweeper_opens(
     app: Flask, client: FlaskClient, fake_twilio: FakeTwilio
 ) -> None:
-    from grievance.intake.models import Conversation
     from grievance.notify.jobs import run_periodic
-    from tests.test_intake_web import jpeg_with_gps
+    from tests.test_webhooks import abandon_the_conversation
 
     _intake_until_the_story(client)
-    _inbound(client, "", [fake_twilio.add_media(jpeg_with_gps(), "image/jpeg")], INTAKE_NUMBER)
+    _photo(client, fake_twilio)
     _inbound(client, "They took my passport", [], INTAKE_NUMBER)
     with app.app_context():
-        conversation = db.session.scalars(select(Conversation)).one()
-        state = json.loads(conversation.draft)
-        long_ago = datetime.now(UTC) - timedelta(hours=3)
-        state["last_at"] = long_ago.isoformat()
-        conversation.draft = json.dumps(state)
-        conversation.updated_at = long_ago
-        commit()
+        abandon_the_conversation()
         assert run_periodic()["conversations"] == 1
         case_id = _case_of_intake()
         assert case_id is not None
@@ -670,9 +667,8 @@ def test_photos_of_an_abandoned_intake_join_the_case_the_sweeper_opens(
 def test_photos_before_the_worker_agrees_are_not_kept_and_the_worker_is_told(
     app: Flask, client: FlaskClient, fake_twilio: FakeTwilio
 ) -> None:
-    from tests.test_intake_web import jpeg_with_gps
 
-    _inbound(client, "hi", [fake_twilio.add_media(jpeg_with_gps(), "image/jpeg")], INTAKE_NUMBER)
+    _photo(client, fake_twilio, "hi")
     # Never read, but deleted at Twilio: the photo does not stay there.
     assert fake_twilio.fetched == []
     assert len(fake_twilio.deleted) == 1 and fake_twilio.media == {}
@@ -687,12 +683,9 @@ def test_photos_before_the_worker_agrees_are_not_kept_and_the_worker_is_told(
 def test_photos_of_a_story_started_again_with_new_are_forgotten_with_it(
     app: Flask, client: FlaskClient, fake_twilio: FakeTwilio
 ) -> None:
-    from tests.test_intake_web import jpeg_with_gps
 
     _intake_until_the_story(client)
-    _inbound(
-        client, "Wrong story", [fake_twilio.add_media(jpeg_with_gps(), "image/jpeg")], INTAKE_NUMBER
-    )
+    _photo(client, fake_twilio, "Wrong story")
     with app.app_context():
         assert len(_waiting_rows()) == 1
     _inbound(client, "NEW", [], INTAKE_NUMBER)
@@ -745,12 +738,9 @@ def test_photos_of_an_sms_intake_join_the_web_report_sent_from_the_same_phone(
     app: Flask, client: FlaskClient, fake_twilio: FakeTwilio
 ) -> None:
     from grievance.intake.web import link_phone
-    from tests.test_intake_web import jpeg_with_gps
 
     _intake_until_the_story(client)
-    _inbound(
-        client, "Payslip", [fake_twilio.add_media(jpeg_with_gps(), "image/jpeg")], INTAKE_NUMBER
-    )
+    _photo(client, fake_twilio, "Payslip")
     with app.app_context():
         case, _ = make_case(language="en", contact_method="sms")
         link_phone(case, "sms", INTAKE_NUMBER, "en")

@@ -418,16 +418,22 @@ def test_storage_failure_answers_5xx_so_twilio_retries(app: Flask, client: Flask
     assert len(phone.new_replies()) == 1
 
 
-def test_a_failure_after_storing_loses_nothing(app: Flask, client: FlaskClient) -> None:
-    phone = Phone(app, client, "+819088889999")
+def _last_step_fails(app: Flask, phone: Phone) -> dict[str, str]:
+    """An intake up to its last answer, whose handling then fails (opening
+    the case writes an audit event, and its table is away): the request."""
     for body in ("hi", "1", "1", "1", "1", "They keep my passport", "0", "3"):
         phone.send(body)
     final = phone.params("0")
     with app.app_context():
-        # Opening the case writes an audit event; make that fail.
         db.session.execute(text("ALTER TABLE case_events RENAME TO case_events_away"))
         db.session.commit()
     assert phone.post(final).status_code == 500
+    return final
+
+
+def test_a_failure_after_storing_loses_nothing(app: Flask, client: FlaskClient) -> None:
+    phone = Phone(app, client, "+819088889999")
+    final = _last_step_fails(app, phone)
     with app.app_context():
         stored = db.session.scalar(
             select(InboundMessage).where(InboundMessage.provider_id == final["MessageSid"])
@@ -451,13 +457,7 @@ def test_a_stored_message_left_unhandled_is_handled_by_the_periodic_round(
     from grievance.notify.jobs import run_periodic
 
     phone = Phone(app, client, "+819088887777")
-    for body in ("hi", "1", "1", "1", "1", "They keep my passport", "0", "3"):
-        phone.send(body)
-    final = phone.params("0")
-    with app.app_context():
-        db.session.execute(text("ALTER TABLE case_events RENAME TO case_events_away"))
-        db.session.commit()
-    assert phone.post(final).status_code == 500
+    final = _last_step_fails(app, phone)
     with app.app_context():
         stored = db.session.scalar(
             select(InboundMessage).where(InboundMessage.provider_id == final["MessageSid"])
@@ -757,6 +757,17 @@ def test_phone_simulator_needs_csrf(app: Flask, client: FlaskClient) -> None:
     assert _counts(app)["inbound_messages"] == 0
 
 
+def abandon_the_conversation() -> None:
+    """The only conversation, as if its worker had gone quiet three hours ago."""
+    conversation = db.session.scalars(select(Conversation)).one()
+    state = json.loads(conversation.draft)
+    long_ago = datetime.now(UTC) - timedelta(hours=3)
+    state["last_at"] = long_ago.isoformat()
+    conversation.draft = json.dumps(state)
+    conversation.updated_at = long_ago
+    commit()
+
+
 def test_the_sweeper_opens_a_case_for_an_abandoned_conversation(
     app: Flask, client: FlaskClient
 ) -> None:
@@ -767,13 +778,7 @@ def test_the_sweeper_opens_a_case_for_an_abandoned_conversation(
         phone.send(body)
     assert case_of(app, phone) is None
     with app.app_context():
-        conversation = db.session.scalars(select(Conversation)).one()
-        state = json.loads(conversation.draft)
-        long_ago = datetime.now(UTC) - timedelta(hours=3)
-        state["last_at"] = long_ago.isoformat()
-        conversation.draft = json.dumps(state)
-        conversation.updated_at = long_ago
-        commit()
+        abandon_the_conversation()
         assert run_periodic()["conversations"] == 1
     case = case_of(app, phone)
     assert case is not None and case.narrative_text == "hi\n\nThey took my passport"

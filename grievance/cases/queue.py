@@ -24,6 +24,7 @@ import binascii
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     CompoundSelect,
@@ -226,9 +227,16 @@ class AfterClosing:
 
 
 AFTER_CLOSING_LIMIT = 20
+_LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
 
 
-def after_closing_query(status: str, limit: int = AFTER_CLOSING_LIMIT) -> Select:
+def _inline_limit(count: int) -> Any:
+    """A LIMIT written into the SQL, not bound: PostgreSQL then keeps one plan
+    per prepared statement instead of planning it anew on every page."""
+    return literal_column(str(int(count)))
+
+
+def _after_closing_part(status: str, limit: int) -> Select:
     """One status's part of the list, newest message first.
 
     The status is named as well as the partial index's predicate: both
@@ -249,16 +257,14 @@ def after_closing_query(status: str, limit: int = AFTER_CLOSING_LIMIT) -> Select
         )
         .where(text(AFTER_CLOSING_SQL), Case.status == status)
         .order_by(Case.last_worker_message_at.desc(), Case.id.desc())
-        # Written into the SQL, not bound: PostgreSQL then keeps one plan
-        # for the prepared statement instead of planning it on every page.
-        .limit(literal_column(str(int(limit))))
+        .limit(_inline_limit(limit))
     )
 
 
 def after_closing_statement(limit: int = AFTER_CLOSING_LIMIT) -> CompoundSelect:
     """Both statuses in one round trip; each part keeps its own ordered read."""
     parts = [
-        after_closing_query(s, limit).subquery() for s in (CaseStatus.RESOLVED, CaseStatus.CLOSED)
+        _after_closing_part(s, limit).subquery() for s in (CaseStatus.RESOLVED, CaseStatus.CLOSED)
     ]
     return union_all(*(select(part) for part in parts))
 
@@ -273,9 +279,6 @@ def written_after_closing(limit: int = AFTER_CLOSING_LIMIT) -> list[AfterClosing
     rows = list(db.session.execute(after_closing_statement(limit)))
     rows.sort(key=lambda row: (as_utc(row[5]) if row[5] else _LONG_AGO, row[6]), reverse=True)
     return [AfterClosing(*row[:6]) for row in rows[:limit]]
-
-
-_LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def queue_page(
@@ -301,9 +304,7 @@ def queue_page(
         if after is not None and urgency == after.urgency:
             # A row value: both databases seek straight to it in the index.
             query = query.where(tuple_(Case.due_at, Case.id) > (after.due_at, after.id))
-        # The limit written into the SQL, not bound: PostgreSQL then keeps a
-        # plan per prepared statement instead of planning each page anew.
-        query = query.order_by(Case.due_at, Case.id).limit(literal_column(str(wanted - len(found))))
+        query = query.order_by(Case.due_at, Case.id).limit(_inline_limit(wanted - len(found)))
         found.extend(db.session.execute(query).all())
         if len(found) >= wanted:
             break

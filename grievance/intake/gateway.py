@@ -20,7 +20,6 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any
 
 from flask import current_app
@@ -32,11 +31,11 @@ from grievance.cases import services as case_services
 from grievance.cases.contact import ContactWishes
 from grievance.cases.models import Case, Consent, ConsentScope
 from grievance.datakeys import DataKey, utcnow
-from grievance.extensions import after_commit, db
+from grievance.extensions import db
 from grievance.intake import conversation as dialog
 from grievance.intake import sms_text, zawgyi
 from grievance.intake.models import Conversation, InboundMessage
-from grievance.notify import dispatch, outbox
+from grievance.notify import outbox
 
 log = logging.getLogger(__name__)
 
@@ -241,9 +240,11 @@ def _fetch_waiting_media(conversation: Conversation, now: datetime, but: int | N
     Their clock starts again now, so the periodic round (which takes rows
     left waiting for RETRY_AFTER) does not fetch them beside this job.
     """
+    from grievance.intake import media
+
     for row in _waiting_media(conversation, but):
         row.processed_at = now
-        after_commit(partial(dispatch.enqueue, "fetch_inbound_media", row.id))
+        media.fetch_after_commit(row)
 
 
 def _drop_waiting_media(conversation: Conversation, but: int | None) -> None:
@@ -277,7 +278,7 @@ def _media(
         if case_id is not None:
             # The job also counts those beyond the limit, as for photos
             # that waited for their case.
-            after_commit(partial(dispatch.enqueue, "fetch_inbound_media", row.id))
+            media.fetch_after_commit(row)
             return
         if dialog.keeps_media(state):
             # Once per story: every text is one more message on a phone
@@ -301,9 +302,7 @@ def _media(
     replies.append((dialog.Reply("media_not_kept"), {}))
 
 
-def join_intake_to(
-    conversation: Conversation, case: Case, draft: str | None, now: datetime | None = None
-) -> str | None:
+def join_intake_to(conversation: Conversation, case: Case, draft: str | None) -> str | None:
     """A web report has just linked this phone to `case` (grievance.intake.web);
     `draft` is the conversation's state as it was. Returns the state to keep.
 
@@ -322,7 +321,7 @@ def join_intake_to(
     if state.store_consent is True:
         if state.said:
             messaging.record_inbound(case, conversation.channel, state.said)
-        _fetch_waiting_media(conversation, now or utcnow(), but=None)
+        _fetch_waiting_media(conversation, utcnow(), but=None)
     else:
         _drop_waiting_media(conversation, but=None)
     return None

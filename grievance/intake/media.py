@@ -62,12 +62,17 @@ def fetching() -> bool:
     return current_app.config.get("MESSAGING_BACKEND") == "twilio"
 
 
+def fetch_after_commit(row: InboundMessage) -> None:
+    """Queue the job for this stored message once the transaction commits."""
+    after_commit(partial(dispatch.enqueue, "fetch_inbound_media", row.id))
+
+
 def discard(row: InboundMessage) -> None:
     """These files are not kept: once committed, a job deletes them at the
     provider (so the photo does not stay there) and then their addresses."""
     if row.media and fetching():
         row.media_discard = True
-        after_commit(partial(dispatch.enqueue, "fetch_inbound_media", row.id))
+        fetch_after_commit(row)
     else:
         row.media = None
 
