@@ -481,6 +481,50 @@ def test_a_stored_message_left_unhandled_is_handled_by_the_periodic_round(
         assert db.session.scalar(select(func.count()).select_from(Case)) == 1
 
 
+class _QueuedRunner:
+    """Jobs wait, as on RQ in production, until the test runs them."""
+
+    def __init__(self) -> None:
+        self.jobs: list[tuple[str, tuple[int, ...]]] = []
+
+    def enqueue(self, job: str, *ids: int) -> None:
+        self.jobs.append((job, ids))
+
+
+def test_the_webhook_only_stores_and_the_job_keeps_the_order(
+    app: Flask, client: FlaskClient
+) -> None:
+    """The request stores and queues; nothing of the conversation runs in it.
+    If the later message's job runs first, it handles the earlier one first."""
+    from grievance.intake import gateway
+
+    runner = _QueuedRunner()
+    app.extensions["grievance.runner"] = runner
+    phone = Phone(app, client, "+819066665555")
+    for body in ("hi", "1"):  # a greeting, then Vietnamese from the menu
+        assert phone.post(phone.params(body)).status_code == 200
+    with app.app_context():
+        stored = db.session.scalars(select(InboundMessage).order_by(InboundMessage.id)).all()
+        assert [row.processed_at for row in stored] == [None, None]
+        assert db.session.scalar(select(func.count()).select_from(OutboundMessage)) == 0
+        assert runner.jobs == [
+            ("handle_inbound", (stored[0].id,)),
+            ("handle_inbound", (stored[1].id,)),
+        ]
+        assert gateway.handle_in_order(stored[1].id) == 2
+        assert gateway.handle_in_order(stored[0].id) == 0  # already handled, in order
+        conversation = db.session.scalar(select(Conversation))
+        assert conversation.language == "vi"
+        replies = [
+            row.body
+            for row in db.session.scalars(select(OutboundMessage).order_by(OutboundMessage.id))
+        ]
+    # The menu of languages answered the greeting; the choice got the next question.
+    assert len(replies) == 2
+    assert "Tiếng Việt" in replies[0]
+    assert replies[1].startswith("[vi] Is this phone only yours?")
+
+
 # -- STOP, START and safe contact -----------------------------------------------------
 
 

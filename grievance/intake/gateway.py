@@ -4,14 +4,18 @@ Two units of work per inbound message, each committed by the caller:
 
 1. `store_inbound` stores the message (sealed) under its provider id before
    anything else happens. The id is unique, so a redelivery stores nothing.
+   The webhook does only this, then queues step 2 as a job
+   (`handle_in_order`): the provider's request is answered at once, and a
+   burst of messages waits in the queue, not in the web workers.
 2. `handle_inbound` claims the stored message (once: an atomic update of
    `processed_at`), runs the conversation, opens or continues the case,
    queues the replies in the outbox and erases the stored body.
 
-If step 2 fails, the message stays stored and unclaimed, the webhook answers
-5xx and Twilio's retry runs step 2 again: nothing is lost and nothing is
-done twice. Phone numbers are kept only sealed and as a keyed blind index;
-nothing here logs a number or a text.
+If step 2 fails, the message stays stored and unclaimed: the job's retry,
+the provider's redelivery or the periodic round (`left_over`) runs step 2
+again. Nothing is lost and nothing is done twice. Phone numbers are kept
+only sealed and as a keyed blind index; nothing here logs a number or a
+text.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from grievance.cases import services as case_services
 from grievance.cases.contact import ContactWishes
 from grievance.cases.models import Case, Consent, ConsentScope
 from grievance.datakeys import DataKey, utcnow
-from grievance.extensions import db
+from grievance.extensions import commit, db
 from grievance.intake import conversation as dialog
 from grievance.intake import sms_text, zawgyi
 from grievance.intake.models import Conversation, InboundMessage
@@ -398,6 +402,40 @@ def handle_inbound(stored_id: int, now: datetime | None = None) -> bool:
     db.session.flush()
     _queue_replies(conversation, replies, e164)
     return True
+
+
+def handle_in_order(stored_id: int) -> int:
+    """Job: handle a stored message, after any earlier one from the same
+    sender still waiting; how many this call handled.
+
+    The webhook only stores and queues this; two jobs for one sender may
+    run at once on different workers, so each takes the waiting messages
+    oldest first, and a message another job claimed is skipped (its claim
+    waits for that job's commit, so order is kept).
+    """
+    conversation_id = db.session.scalar(
+        select(InboundMessage.conversation_id).where(InboundMessage.id == stored_id)
+    )
+    if conversation_id is None:
+        return 0
+    waiting = db.session.scalars(
+        select(InboundMessage.id)
+        .where(InboundMessage.conversation_id == conversation_id)
+        .where(InboundMessage.processed_at.is_(None))
+        .where(InboundMessage.id <= stored_id)
+        .order_by(InboundMessage.id)
+    ).all()
+    handled = 0
+    for waiting_id in waiting:
+        if handle_inbound(waiting_id):
+            commit()
+            handled += 1
+        else:
+            db.session.rollback()
+    return handled
+
+
+handle_in_order.queue = "urgent"  # type: ignore[attr-defined]
 
 
 # Stored but not handled this long after it came (handling failed, and the

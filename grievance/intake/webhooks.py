@@ -10,10 +10,12 @@ Guarantees, in the order the request meets them:
   (FromCity, FromState, FromZip, FromCountry, the To* equivalents,
   ProfileName, WaId, Latitude, Longitude, Address...) is dropped unread:
   never stored, never logged.
-* The message is stored (committed) before the reply is built. If storing
-  fails the answer is 503, so Twilio retries; a redelivered MessageSid
-  stores nothing new and gets the same empty answer as the first time. If
-  handling a stored message fails, the periodic round handles it later.
+* The message is stored (committed), and that is all the request does:
+  the conversation runs in a job queued after the commit. If storing fails
+  the answer is 503, so Twilio retries; a redelivered MessageSid stores
+  nothing new, queues the job again (it does nothing for a handled
+  message) and gets the same empty answer as the first time. If handling
+  a stored message fails, the job's retry or the periodic round handles it.
 * Replies go out through the outbox (after commit), not in the HTTP answer,
   so they obey STOP, the worker's hours and WhatsApp's window like any
   other message, and the answer stays fast.
@@ -29,6 +31,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from grievance.extensions import commit, csrf, db
 from grievance.intake import gateway, sms_text
 from grievance.intake import media as inbound_media
+from grievance.notify import dispatch
 from grievance.notify.signature import request_is_signed
 
 log = logging.getLogger(__name__)
@@ -99,8 +102,9 @@ def twilio_messages() -> Response:
         db.session.rollback()
         log.error("inbound message not stored (%s); the provider will retry", type(exc).__name__)
         return _twiml(503)
-    gateway.handle_inbound(stored_id)
-    commit()
+    # Handled by a job (in this process in the embedded default): the
+    # answer does not wait for the conversation, the case or the replies.
+    dispatch.enqueue("handle_inbound", stored_id)
     return _twiml()
 
 
@@ -141,3 +145,4 @@ def init_app(app: Flask) -> None:
     from grievance.notify import jobs
 
     jobs.REGISTRY["fetch_inbound_media"] = inbound_media.fetch_inbound_media
+    jobs.REGISTRY["handle_inbound"] = gateway.handle_in_order
