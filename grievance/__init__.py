@@ -74,9 +74,10 @@ def create_app(config: type[Config] | str | None = None, **overrides: object) ->
     app.register_blueprint(reports_views.bp)
     app.register_blueprint(admin_views.bp)
 
-    from grievance.intake import webhooks
+    from grievance.intake import held, webhooks
 
     webhooks.init_app(app)
+    held.init_app(app)
 
     from grievance.cases import advisor_views, partner_views, referral_views
     from grievance.intake import feedback_text

@@ -138,6 +138,27 @@ def make_staff(
     return account.user, account.totp_secret
 
 
+class QueuedRunner:
+    """Jobs wait, as on RQ in production, until the test runs them."""
+
+    def __init__(self) -> None:
+        self.jobs: list[tuple[str, tuple[int, ...]]] = []
+
+    def enqueue(self, job: str, *ids: int) -> None:
+        self.jobs.append((job, ids))
+
+    def run_all(self) -> list[str]:
+        """Run the waiting jobs in order, and those they queue; their names."""
+        from grievance.notify.dispatch import job_function
+
+        ran = []
+        while self.jobs:
+            job, ids = self.jobs.pop(0)
+            job_function(job)(*ids)
+            ran.append(job)
+        return ran
+
+
 def make_case(**fields: Any) -> tuple[Case, case_services.Receipt]:
     data = case_services.NewCase(
         language=fields.pop("language", "vi"),

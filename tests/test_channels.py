@@ -29,7 +29,7 @@ from grievance.notify import outbox, segments
 from grievance.notify.channels import ChannelError, EmailChannel, TwilioChannel
 from grievance.notify.jobs import deliver_outbound, requeue_stale
 from grievance.notify.models import ContactRule, OutboundMessage, OutboxStatus
-from tests.conftest import make_case
+from tests.conftest import QueuedRunner, make_case
 from tests.fake_smtp import FakeSMTP
 from tests.fake_twilio import FakeTwilio
 
@@ -644,6 +644,36 @@ def test_photos_sent_while_telling_the_story_join_the_case_when_it_opens(
         case = db.session.get(Case, case_id)
         assert case is not None and "My payslip" in case.narrative
     assert len(fake_twilio.fetched) == 2 and fake_twilio.media == {}
+
+
+def test_a_photo_stored_before_the_answer_that_opens_the_case_is_handled_stays_its_own(
+    app: Flask, client: FlaskClient, fake_twilio: FakeTwilio
+) -> None:
+    """On RQ a burst is stored before any of it is handled: a photo sent
+    right after the last answer is not taken for one that waited for the
+    case; its words and photo become its own message."""
+    from grievance.cases.models import Message
+
+    _intake_until_the_story(client)
+    _inbound(client, "Not paid since March", [], INTAKE_NUMBER)
+    runner = QueuedRunner()
+    app.extensions["grievance.runner"] = runner
+    # The end of the story, a category, no prefecture; then a photo.
+    for body in ("0", "1", "0"):
+        _inbound(client, body, [], INTAKE_NUMBER)
+    _photo(client, fake_twilio, "My payslip")
+    with app.app_context():
+        assert _case_of_intake() is None
+        runner.run_all()
+        case_id = _case_of_intake()
+        assert case_id is not None
+        message = db.session.scalar(select(Message).where(Message.case_id == case_id))
+        assert message is not None and message.body == "My payslip"
+        attachments = db.session.scalars(select(Attachment)).all()
+        assert [(a.case_id, a.message_id) for a in attachments] == [(case_id, message.id)]
+        case = db.session.get(Case, case_id)
+        assert case is not None and "My payslip" not in case.narrative
+    assert len(fake_twilio.fetched) == 1 and fake_twilio.media == {}
 
 
 def test_photos_of_an_abandoned_intake_join_the_case_the_sweeper_opens(

@@ -37,7 +37,7 @@ from grievance.datakeys import utcnow
 from grievance.extensions import commit, db
 from grievance.intake.models import Conversation, InboundMessage
 from grievance.notify.models import ContactRule, OutboundMessage, OutboxStatus
-from tests.conftest import make_case, timed_without_collector
+from tests.conftest import QueuedRunner, make_case, timed_without_collector
 
 TOKEN = TestingConfig.TWILIO_AUTH_TOKEN
 URL = "http://localhost/webhooks/twilio/messages"
@@ -481,16 +481,6 @@ def test_a_stored_message_left_unhandled_is_handled_by_the_periodic_round(
         assert db.session.scalar(select(func.count()).select_from(Case)) == 1
 
 
-class _QueuedRunner:
-    """Jobs wait, as on RQ in production, until the test runs them."""
-
-    def __init__(self) -> None:
-        self.jobs: list[tuple[str, tuple[int, ...]]] = []
-
-    def enqueue(self, job: str, *ids: int) -> None:
-        self.jobs.append((job, ids))
-
-
 def test_the_webhook_only_stores_and_the_job_keeps_the_order(
     app: Flask, client: FlaskClient
 ) -> None:
@@ -498,7 +488,7 @@ def test_the_webhook_only_stores_and_the_job_keeps_the_order(
     If the later message's job runs first, it handles the earlier one first."""
     from grievance.intake import gateway
 
-    runner = _QueuedRunner()
+    runner = QueuedRunner()
     app.extensions["grievance.runner"] = runner
     phone = Phone(app, client, "+819066665555")
     for body in ("hi", "1"):  # a greeting, then Vietnamese from the menu

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -15,7 +16,7 @@ from grievance import crypto
 from grievance.cases import audit, triage
 from grievance.cases.deadlines import due_at
 from grievance.cases.models import Case, Category, Channel, ContactMethod, Urgency
-from grievance.datakeys import DataKey, utcnow
+from grievance.datakeys import DataKey, as_utc, utcnow
 from grievance.extensions import db
 
 REFERENCE_LENGTH = 8  # ~39.6 bits
@@ -24,6 +25,17 @@ SECRET_LENGTH = 12  # ~59.4 bits; with the reference, ~99 random bits
 
 class CaseError(Exception):
     """Base of the case service errors."""
+
+
+@dataclass(frozen=True)
+class IssuedReceipt:
+    """A receipt given before its case was opened (a held web report): the
+    case takes its reference, secret hash, data key and time."""
+
+    reference: str
+    secret_hash: bytes
+    data_key: DataKey
+    received_at: datetime
 
 
 @dataclass
@@ -42,6 +54,7 @@ class NewCase:
     contact_method: str = ContactMethod.WEB
     contact: dict[str, Any] | None = None
     intermediaries: dict[str, str] | None = None
+    issued: IssuedReceipt | None = None
 
 
 @dataclass(frozen=True)
@@ -71,8 +84,10 @@ def _new_reference() -> str:
 def open_case(data: NewCase) -> tuple[Case, Receipt]:
     """Store a new case, sealed under its own data key, and issue a receipt."""
     ring = crypto.current_ring()
-    secret = crypto.random_code(SECRET_LENGTH)
-    now = utcnow()
+    issued = data.issued
+    # A held report's secret was shown and forgotten: only its hash is here.
+    secret = "" if issued else crypto.random_code(SECRET_LENGTH)
+    now = as_utc(issued.received_at) if issued else utcnow()
     categories = (
         db.session.scalars(select(Category).where(Category.code.in_(data.categories))).all()
         if data.categories
@@ -86,9 +101,9 @@ def open_case(data: NewCase) -> tuple[Case, Receipt]:
         # The most urgent default among the chosen categories.
         urgency = min((c.default_urgency for c in categories), default=Urgency.P3)
     case = Case(
-        data_key=DataKey.create(),
-        reference=_new_reference(),
-        secret_hash=crypto.hash_secret(ring, secret),
+        data_key=issued.data_key if issued else DataKey.create(),
+        reference=issued.reference if issued else _new_reference(),
+        secret_hash=issued.secret_hash if issued else crypto.hash_secret(ring, secret),
         language=data.language,
         channel=data.channel,
         urgency=urgency,

@@ -17,6 +17,7 @@ from grievance import ratelimit
 from grievance.cases import services as case_services
 from grievance.cases.models import Case
 from grievance.extensions import db
+from grievance.intake import held
 
 IDLE_SECONDS = 15 * 60
 ABSOLUTE_SECONDS = 60 * 60
@@ -38,6 +39,9 @@ def open_with_receipt(reference: str, secret: str) -> Case | None:
     if any(ratelimit.count(key) >= MAX_WRONG for key in keys):
         raise TooManyTries
     case = case_services.find_by_receipt(reference, secret)
+    if case is None:
+        # Signed in before the job opened the report: open it now.
+        case = held.open_by_receipt(reference, secret)
     if case is None:
         for key in keys:
             ratelimit.hit(key, WRONG_WINDOW)

@@ -232,6 +232,9 @@ def _waiting_media(conversation: Conversation, but: int | None) -> list[InboundM
         InboundMessage.conversation_id == conversation.id,
         InboundMessage.media_ct.is_not(None),
         InboundMessage.media_discard.is_(False),
+        # Only those handled already: a later message stored but still
+        # waiting for its job is handled in its turn, words and photos.
+        InboundMessage.processed_at.is_not(None),
     )
     if but is not None:
         query = query.where(InboundMessage.id != but)

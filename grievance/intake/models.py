@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, UniqueConstraint, false
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from grievance.crypto import EncryptedBytes, EncryptedField
@@ -93,3 +102,27 @@ class KeptFile(SealedRow, db.Model):
 
     filename = EncryptedField("filename_ct")
     data = EncryptedField("data_ct", binary=True)
+
+
+class HeldReport(SealedRow, db.Model):
+    """A web report between the worker's answer and its case.
+
+    The form's request only checks the report, seals it here (under the
+    data key its case will keep) and issues the receipt; a job opens the
+    case (grievance.intake.held). The row is deleted in the transaction
+    that opens the case, so a report is opened once.
+    """
+
+    __tablename__ = "held_reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(16), unique=True)
+    # Keyed hash of the receipt secret, as on the case.
+    secret_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    received_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
+    report_ct: Mapped[bytes | None] = mapped_column(EncryptedBytes)
+
+    # The report as JSON, its files included.
+    report = EncryptedField("report_ct")

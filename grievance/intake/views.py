@@ -18,7 +18,7 @@ from grievance import crypto, i18n, ratelimit
 from grievance.cases import consent, resolution
 from grievance.cases.models import CaseEvent, Message
 from grievance.extensions import commit, db
-from grievance.intake import feedback_text, follow_up, kept_files, labels, web
+from grievance.intake import feedback_text, follow_up, held, kept_files, labels, web
 from grievance.intake.forms import (
     EmptyForm,
     ReceiptForm,
@@ -184,36 +184,40 @@ def report() -> Any:
     if ratelimit.hit(ratelimit.client_key("report"), 3600) > REPORTS_PER_HOUR:
         abort(429)
     files = kept_files.take() + files
-    case, receipt = web.submit_report(
-        web.WebReport(
-            language=i18n.current_language().code,
-            narrative=form.narrative.data or "",
-            in_danger=form.danger.data == "yes",
-            categories=form.categories.data,
-            since=form.since.data or None,
-            prefecture=form.prefecture.data
-            if form.prefecture.data in labels.PREFECTURE_CODES
-            else None,
-            industry=form.industry.data or None,
-            residence_status=form.residence_status.data or None,
-            employer=form.employer.data or "",
-            organisation=form.organisation.data or "",
-            broker=form.broker.data or "",
-            contact_method=form.contact_method.data,
-            phone=phone,
-            email=form.email.data or None,
-            safe_windows=form.safe_windows.data,
-            own_phone=form.own_phone.data or None,
-            files=files,
-        )
+    report = web.WebReport(
+        language=i18n.current_language().code,
+        narrative=form.narrative.data or "",
+        in_danger=form.danger.data == "yes",
+        categories=form.categories.data,
+        since=form.since.data or None,
+        prefecture=form.prefecture.data
+        if form.prefecture.data in labels.PREFECTURE_CODES
+        else None,
+        industry=form.industry.data or None,
+        residence_status=form.residence_status.data or None,
+        employer=form.employer.data or "",
+        organisation=form.organisation.data or "",
+        broker=form.broker.data or "",
+        contact_method=form.contact_method.data,
+        phone=phone,
+        email=form.email.data or None,
+        safe_windows=form.safe_windows.data,
+        own_phone=form.own_phone.data or None,
+        files=files,
     )
+    if report.in_danger:
+        # Opened now: paging the on-call caseworkers waits for no queue.
+        receipt = web.submit_report(report)[1]
+    else:
+        # Sealed and answered; a job opens the case (grievance.intake.held).
+        receipt = held.hold(report)
     commit()
     # A new CSRF token: reloading the receipt page cannot file the report twice.
     session.pop("csrf_token", None)
     return render_template(
         "worker/receipt.html",
         receipt=receipt,
-        in_danger=case.in_danger,
+        in_danger=report.in_danger,
         shared_phone=form.own_phone.data in ("shared", "employer"),
     )
 
@@ -310,6 +314,7 @@ def follow_up_page() -> Any:
         except follow_up.TooManyTries:
             abort(429)
         if case is not None:
+            commit()  # a held report may have been opened just now
             return redirect(url_for("intake.follow_up_page"), 303)
         form.secret.errors.append(_("The case number or the secret code is not correct."))
         return render_template("worker/follow_up_login.html", form=form), 400

@@ -91,7 +91,11 @@ def link_phone(case: Case, channel: str, phone: str, language: str) -> None:
     db.session.flush()
 
 
-def submit_report(report: WebReport) -> tuple[Case, case_services.Receipt]:
+def submit_report(
+    report: WebReport, issued: case_services.IssuedReceipt | None = None
+) -> tuple[Case, case_services.Receipt]:
+    """Open the case of a web report: in the request for a worker in danger,
+    otherwise in the job of a held report (`issued`: its receipt)."""
     narrative = to_unicode(report.narrative, report.language)
     names = {
         "employer": to_unicode(report.employer.strip(), report.language),
@@ -119,6 +123,7 @@ def submit_report(report: WebReport) -> tuple[Case, case_services.Receipt]:
             # Sealed with the case's first write, not updated after it.
             contact=wishes.to_dict(),
             intermediaries={k: v for k, v in names.items() if v} or None,
+            issued=issued,
         )
     )
     db.session.add(Consent(case_id=case.id, scope=ConsentScope.STORE, method="web_tick"))

@@ -176,10 +176,11 @@ def test_conversation_replies_go_out_through_a_real_rq_worker(
     for body in script:
         phone.send(body)
     with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(Case)) == 1
-        rows = db.session.scalars(select(OutboundMessage)).all()
-        assert rows and all(r.status == OutboxStatus.PENDING for r in rows)
-        queued = len(rows)
+        # The requests only stored the messages and queued their handling.
+        stored = db.session.scalars(select(InboundMessage)).all()
+        assert len(stored) == len(script) and all(r.processed_at is None for r in stored)
+        assert db.session.scalar(select(func.count()).select_from(Case)) == 0
+        assert db.session.scalar(select(func.count()).select_from(OutboundMessage)) == 0
 
     # Redis holds ids only: no number, no text, in keys, job hashes or payloads.
     dump = redis_dump(redis_conn)
@@ -189,6 +190,11 @@ def test_conversation_replies_go_out_through_a_real_rq_worker(
 
     logs = run_worker(fake_twilio)
 
+    with app.app_context():
+        # The worker ran the conversation in order: the case, then the replies.
+        assert db.session.scalar(select(func.count()).select_from(Case)) == 1
+        queued = db.session.scalar(select(func.count()).select_from(OutboundMessage))
+    assert queued >= len(script)
     assert len(fake_twilio.messages) == queued
     assert {m["To"] for m in fake_twilio.messages} == {"+819061234567"}
     assert all(
@@ -251,7 +257,9 @@ def test_with_redis_down_200_messages_wait_and_are_sent_once_after_the_sweeper(
         assert requeue_stale(older_than=timedelta(seconds=-1)) == 0
 
 
-def test_concurrent_redeliveries_store_one_message(app: Flask, redis_conn: Redis) -> None:
+def test_concurrent_redeliveries_store_one_message_and_answer_once(
+    app: Flask, redis_conn: Redis, fake_twilio: FakeTwilio
+) -> None:
     phone = Phone(app, "+819065432100", "whatsapp")
     params = phone.params("hello")
     statuses: list[int] = []
@@ -270,7 +278,11 @@ def test_concurrent_redeliveries_store_one_message(app: Flask, redis_conn: Redis
     assert statuses == [200] * 12
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(InboundMessage)) == 1
+    # Every delivery queued the handling; two workers run the twelve jobs.
+    run_worker(fake_twilio, processes=2)
+    with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(OutboundMessage)) == 1
+    assert len(fake_twilio.messages) == 1
 
 
 def test_photos_for_an_open_case_are_fetched_by_a_real_rq_worker(
@@ -297,7 +309,7 @@ def test_photos_for_an_open_case_are_fetched_by_a_real_rq_worker(
         assert db.session.scalars(select(Attachment)).all() == []  # not in the request
     # Redis holds the stored messages' ids, never the media addresses.
     dump = redis_dump(redis_conn)
-    assert b"fetch_inbound_media" in dump and b"/Media/" not in dump
+    assert b"handle_inbound" in dump and b"/Media/" not in dump
 
     run_worker(fake_twilio)
 

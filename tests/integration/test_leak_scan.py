@@ -443,10 +443,18 @@ def caseworker_part(run: Run, canaries: Canaries) -> None:
         {"csrf_token": csrf(code_page.text), "code": pyotp.TOTP(run.staff_secret).now()},
     )
     assert queue.status_code == 200 and "/staff/queue" in queue.url
-    case = staff.get(f"/staff/cases/{run.reference}")
-    assert case.status_code == 200
-    for text in (canaries.narrative, canaries.employer, canaries.follow_up, canaries.sms):
-        assert text in case.text, "the case page should show what the worker sent"
+    shown: list[Any] = []
+
+    def everything_shown() -> bool:
+        # The SMS are handled by the worker process, maybe still running.
+        shown[:] = [staff.get(f"/staff/cases/{run.reference}")]
+        return shown[0].status_code == 200 and all(
+            text in shown[0].text
+            for text in (canaries.narrative, canaries.employer, canaries.follow_up, canaries.sms)
+        )
+
+    wait_until(everything_shown, 30, "the case page to show what the worker sent", interval=0.2)
+    case = shown[0]
     case = staff.post(
         f"/staff/cases/{run.reference}/reply",
         {"reply-csrf_token": csrf(case.text, "reply-"), "reply-body": canaries.reply},

@@ -92,3 +92,36 @@ def test_sweeper_requeues_rows_left_pending(app: Flask, redis_conn: Redis) -> No
     _work(app, redis_conn)
     with app.app_context():
         assert db.session.get(OutboundMessage, row_id).status == OutboxStatus.SENT
+
+
+def test_web_reports_are_opened_by_an_rq_worker_once(app: Flask, redis_conn: Redis) -> None:
+    """On PostgreSQL: the form's answer holds each report; an RQ worker
+    opens the cases; a receipt used before the worker ran opens its case
+    then, and the worker's job for it does nothing."""
+    from sqlalchemy import func, select
+
+    from grievance.cases.models import Case
+    from grievance.cases.services import format_code
+    from grievance.intake.models import HeldReport
+    from tests.test_intake_web import open_follow_up, receipt_codes, submit
+
+    _rq_app(app)
+    client = app.test_client()
+    receipts = [
+        receipt_codes(submit(client, narrative=f"CANARY-held report {n}").data) for n in range(3)
+    ]
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Case)) == 0
+        assert db.session.scalar(select(func.count()).select_from(HeldReport)) == 3
+    queue = Queue("urgent", connection=redis_conn, serializer=JSONSerializer)
+    assert [job.func_name.rsplit(".", 1)[-1] for job in queue.get_jobs()] == [
+        "open_held_report"
+    ] * 3
+    assert open_follow_up(client, *receipts[0]).status_code == 303
+    _work(app, redis_conn)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(HeldReport)) == 0
+        opened = db.session.execute(select(Case.reference, Case.narrative_ct)).all()
+        assert sorted(format_code(ref) for ref, _ct in opened) == sorted(r for r, _s in receipts)
+        cases = db.session.scalars(select(Case).order_by(Case.id)).all()
+        assert sorted(c.narrative for c in cases) == [f"CANARY-held report {n}" for n in range(3)]

@@ -1,0 +1,132 @@
+"""Web reports held for a job: the receipt at once, the case opened by a job.
+
+The jobs wait in a queue here, as on RQ in production, so each test sees
+the moment between the answer and the case.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select, text
+
+from grievance.cases import services as case_services
+from grievance.cases.models import Attachment, Case, Consent
+from grievance.datakeys import as_utc
+from grievance.extensions import commit, db
+from grievance.intake import held
+from grievance.intake.models import HeldReport
+from tests.conftest import QueuedRunner
+from tests.test_intake_web import jpeg_with_gps, open_follow_up, receipt_codes, submit
+
+CANARY = "CANARY-HELD Công ty giữ hộ chiếu của tôi."
+
+
+@pytest.fixture
+def runner(app: Flask) -> QueuedRunner:
+    queued = QueuedRunner()
+    app.extensions["grievance.runner"] = queued
+    return queued
+
+
+def _count(model: type) -> int:
+    return int(db.session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def test_the_answer_holds_the_report_sealed_and_the_job_opens_its_case(
+    app: Flask, client: FlaskClient, runner: QueuedRunner
+) -> None:
+    response = submit(
+        client,
+        narrative=CANARY,
+        categories=["DOC_RETAIN"],
+        attachments=[(io.BytesIO(jpeg_with_gps()), "passport.jpg")],
+    )
+    assert response.status_code == 200
+    reference, secret = receipt_codes(response.data)
+    with app.app_context():
+        assert _count(Case) == 0
+        [row] = db.session.scalars(select(HeldReport)).all()
+        assert runner.jobs == [("open_held_report", (row.id,))]
+        # Sealed: neither the words nor the photo are readable in the row.
+        raw = db.session.execute(text("SELECT * FROM held_reports")).one()
+        dump = repr(tuple(raw)).encode()
+        assert b"CANARY" not in dump and b"CANARY-CAMERA-MAKER" not in dump
+        received_at = as_utc(row.received_at)
+
+        assert runner.run_all() == ["open_held_report"]
+        assert _count(HeldReport) == 0
+        case = db.session.scalar(select(Case))
+        assert case is not None
+        assert case_services.format_code(case.reference) == reference
+        assert case.narrative == CANARY
+        assert [c.code for c in case.categories] == ["DOC_RETAIN"]
+        # The deadline runs from when the worker sent it, not from the job.
+        assert as_utc(case.created_at) == received_at
+        assert case.data_key_id == row.data_key_id
+        assert _count(Consent) == 1
+        [attachment] = db.session.scalars(select(Attachment)).all()
+        assert attachment.filename == "passport.jpg"
+        assert b"CANARY-CAMERA-MAKER" not in attachment.data
+    # The receipt shown before the case existed opens it.
+    assert open_follow_up(client, reference, secret).status_code == 303
+
+
+def test_signing_in_before_the_job_opens_the_case_then_and_the_job_does_nothing(
+    app: Flask, client: FlaskClient, runner: QueuedRunner
+) -> None:
+    reference, secret = receipt_codes(submit(client, narrative=CANARY).data)
+    assert open_follow_up(client, reference, "AAAA-BBBB-CCCC").status_code == 400
+    with app.app_context():
+        assert _count(Case) == 0 and _count(HeldReport) == 1
+    page = open_follow_up(client, reference, secret)
+    assert page.status_code == 303
+    assert client.get(page.headers["Location"]).status_code == 200
+    with app.app_context():
+        assert _count(Case) == 1 and _count(HeldReport) == 0
+        runner.run_all()
+        assert _count(Case) == 1
+
+
+def test_the_job_run_twice_opens_one_case(
+    app: Flask, client: FlaskClient, runner: QueuedRunner
+) -> None:
+    submit(client, narrative=CANARY)
+    with app.app_context():
+        [(_job, (held_id,))] = runner.jobs
+        assert held.open_held_report(held_id) == "opened"
+        assert held.open_held_report(held_id) == "gone"
+        assert _count(Case) == 1
+
+
+def test_a_report_whose_job_was_lost_is_opened_by_the_periodic_round(
+    app: Flask, client: FlaskClient, runner: QueuedRunner
+) -> None:
+    from grievance.notify.jobs import run_periodic
+
+    submit(client, narrative=CANARY)
+    runner.jobs.clear()  # Redis lost it
+    with app.app_context():
+        assert run_periodic()["held_reports"] == 0  # not yet: the job may be slow
+        row = db.session.scalar(select(HeldReport))
+        assert row is not None
+        row.received_at = row.received_at - held.LEFT_OVER_AFTER - timedelta(seconds=1)
+        commit()
+        assert run_periodic()["held_reports"] == 1
+        assert _count(Case) == 1 and _count(HeldReport) == 0
+
+
+def test_a_report_in_danger_is_opened_in_the_request(
+    app: Flask, client: FlaskClient, runner: QueuedRunner
+) -> None:
+    response = submit(client, danger="yes", narrative=CANARY)
+    assert response.status_code == 200
+    with app.app_context():
+        assert _count(HeldReport) == 0
+        case = db.session.scalar(select(Case))
+        assert case is not None and case.urgency == "P0"
+    assert [job for job, _ids in runner.jobs if job == "open_held_report"] == []
