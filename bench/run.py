@@ -54,6 +54,10 @@ SCENARIOS = [
     ("dashboard", "GET reports dashboard"),
 ]
 ONE_TIME = {"report_post", "webhook"}
+# Their requests store and queue; one worker then does this many of the
+# jobs they left, timed (bench/drain.py).
+DRAINED = {"report_post": "held reports opened", "webhook": "inbound messages handled"}
+DRAIN_JOBS = 300
 TARGETS = {  # scenario: (min ratio to /healthz, max p95 ms)
     "report_post": (0.35, None),
     "webhook": (0.35, None),
@@ -275,6 +279,7 @@ def _bench_in(workdir: Path, kind: str, wrk: str) -> tuple[list[Result], dict[st
         start_new_session=True,
     )
     results: list[Result] = []
+    jobs: dict[str, dict[str, float]] = {}
     try:
         wait_healthy(base_url)
         ceiling = 0.0
@@ -311,6 +316,9 @@ def _bench_in(workdir: Path, kind: str, wrk: str) -> tuple[list[Result], dict[st
                 )
             )
             log(f"[{kind}] {scenario}: {rps:.0f} req/s, p95 {raw['p95_us'] / 1000:.1f} ms")
+            if scenario in DRAINED:
+                jobs[scenario] = drain(env)
+                log(f"[{kind}] one RQ worker: {jobs[scenario]['per_second']} {DRAINED[scenario]}/s")
         rss = worker_rss_mb(server.pid)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
@@ -319,8 +327,25 @@ def _bench_in(workdir: Path, kind: str, wrk: str) -> tuple[list[Result], dict[st
         "seed_seconds": round(seed_seconds, 1),
         "tick_seconds": round(tick_seconds, 1),
         "worker_rss_mb": rss,
+        "rq_worker": jobs,
         **info,
     }
+
+
+def drain(env: dict[str, str]) -> dict[str, float]:
+    """One RQ worker process on the jobs the last scenario queued, timed."""
+    out = subprocess.run(
+        [str(BIN / "python"), str(ROOT / "bench" / "drain.py"), str(DRAIN_JOBS)],
+        cwd=ROOT,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    ).stdout
+    done = json.loads(out.strip().splitlines()[-1])
+    seconds = float(done["seconds"]) or 1e-9
+    return {**done, "per_second": round(float(done["jobs"]) / seconds, 1)}
 
 
 def check_targets(results: list[Result], extra: dict[str, dict[str, object]]) -> list[str]:
@@ -372,6 +397,11 @@ def main() -> int:
             f"{info['tick_seconds']} s; gunicorn worker RSS after the run: "
             f"{', '.join(f'{x:.0f} MB' for x in info['worker_rss_mb'])}"
         )  # type: ignore[union-attr]
+        for scenario, done in info["rq_worker"].items():  # type: ignore[union-attr]
+            print(
+                f"{kind}: one RQ worker process, {DRAINED[scenario]}: "
+                f"{done['per_second']}/s ({done['jobs']:.0f} jobs in {done['seconds']} s)"
+            )
     misses = check_targets(all_results, extra)
     print("\nTargets: " + ("all met" if not misses else "missed:\n  " + "\n  ".join(misses)))
     RESULTS.mkdir(parents=True, exist_ok=True)

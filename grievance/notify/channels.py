@@ -17,8 +17,8 @@ from typing import Any, Protocol
 import requests
 from flask import Flask, current_app
 
-# Imported here, not on first use: RQ forks a work horse per job, and an
-# import inside the horse would be paid again for every message.
+# Imported here, not on first use: loaded once with the application, by
+# every web and worker process, instead of inside the first message's job.
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client

@@ -168,9 +168,8 @@ with app.app_context():
 
 
 def simple_worker_args() -> list[str]:
-    """An RQ worker process that runs each job itself instead of forking a
-    work horse per job as `flask grievance worker` does: the same jobs and
-    configuration, a fraction of the time when there are a thousand jobs."""
+    """An RQ SimpleWorker process on the production app and queues, without
+    the scheduler and the periodic round of `flask grievance worker`."""
     return [sys.executable, "-c", _SIMPLE_WORKER]
 
 

@@ -10,8 +10,8 @@ Redis: these tests run their own throwaway redis-server on a loopback port
 Redis server on this machine is never touched. Workers are real processes
 started as production starts them (`flask grievance worker`, production
 config); where a test needs a thousand jobs run, or steps through eight
-attempts one at a time, RQ's SimpleWorker runs them without forking a work
-horse per job (in a production-configured process, or in this one).
+attempts one at a time, RQ's SimpleWorker runs them as that worker does,
+in a production-configured process or in this one.
 """
 
 from __future__ import annotations
@@ -56,7 +56,6 @@ from tests.integration.processes import (
     Processes,
     RedisServer,
     child_env,
-    children,
     free_port,
     simple_worker_args,
     worker_args,
@@ -274,14 +273,12 @@ def bring_forward(conn: Redis, job_id: str, expected_delay: float) -> None:
     queue(conn).schedule_job(job, datetime.now(UTC) - timedelta(seconds=1))
 
 
-@pytest.mark.parametrize("victim", ["work-horse", "whole-worker"])
 def test_a_worker_killed_mid_job_loses_nothing_and_sends_once(
     app: Flask,
     redis_conn: Redis,
     redis_server: RedisServer,
     fake_twilio: FakeTwilio,
     processes: Processes,
-    victim: str,
 ) -> None:
     number = phone(7001)
     file_opened_report(app, redis_conn, number, "10.9.9.1")
@@ -291,21 +288,14 @@ def test_a_worker_killed_mid_job_loses_nothing_and_sends_once(
     [job_id] = queue(redis_conn).get_job_ids()
 
     # The worker takes the job and calls Twilio, which holds the request;
-    # while it waits, the work horse (or the worker with it) is killed.
+    # while it waits, the worker is killed (the machine or container goes).
     held = fake_twilio.hold_next()
     env = worker_env(fake_twilio, redis_server.url())
     worker = processes.start("worker", worker_args(burst=True), env)
     assert held.arrived.wait(60), "the worker never reached Twilio"
-    [horse] = children(worker.pid)
-    if victim == "whole-worker":
-        # The machine or container goes: worker and horse die at once.
-        assert processes.kill(worker) == -signal.SIGKILL
-    os.kill(horse, signal.SIGKILL)
+    assert processes.kill(worker) == -signal.SIGKILL
     held.release()
     assert held.done.wait(10) and held.dropped, "the fake should see the sender gone"
-    if victim == "work-horse":
-        # The worker saw its horse die and hands the job to RQ's retry.
-        assert processes.wait(worker, 60) == 0
 
     assert fake_twilio.messages == []
     with app.app_context():
@@ -313,17 +303,16 @@ def test_a_worker_killed_mid_job_loses_nothing_and_sends_once(
         # Nothing of the interrupted attempt was committed.
         assert row.status == OutboxStatus.PENDING and row.attempts == 0
 
-    if victim == "whole-worker":
-        # Nobody saw the job end: RQ still counts it as started (entries
-        # are "job id:execution id") ...
-        started = StartedJobRegistry(queue=queue(redis_conn))
-        assert [e.split(":")[0] for e in started.get_job_ids(cleanup=False)] == [job_id]
-        # ... until the next worker's maintenance finds the dead worker's
-        # heartbeat expired (an hour on, here) and retries it.
-        started.cleanup(time.time() + 3600)
-        # The outbox sweeper also finds the row still pending and enqueues it.
-        with app.app_context():
-            assert requeue_stale(older_than=timedelta(seconds=-1)) == 1
+    # Nobody saw the job end: RQ still counts it as started (entries are
+    # "job id:execution id") ...
+    started = StartedJobRegistry(queue=queue(redis_conn))
+    assert [e.split(":")[0] for e in started.get_job_ids(cleanup=False)] == [job_id]
+    # ... until the next worker's maintenance finds the dead worker's
+    # heartbeat expired (an hour on, here) and retries it.
+    started.cleanup(time.time() + 3600)
+    # The outbox sweeper also finds the row still pending and enqueues it.
+    with app.app_context():
+        assert requeue_stale(older_than=timedelta(seconds=-1)) == 1
     bring_forward(redis_conn, job_id, dispatch.RETRY.intervals[0])
 
     # A new worker runs what is queued: the message goes out once.
