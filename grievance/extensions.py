@@ -38,6 +38,18 @@ login_manager = LoginManager()
 babel = Babel()
 csrf = CSRFProtect()
 
+
+def row_lock(model: Any) -> dict[str, object] | None:
+    """`with_for_update` for a row read in order to change it: two workers
+    then take turns on it. On PostgreSQL the lock is on the model's own
+    table only (a sealed row's data key is joined in, and a lock cannot
+    reach the nullable side of that join); SQLite's writers already take
+    turns on the whole file."""
+    if db.engine.dialect.name == "postgresql":
+        return {"of": model.__table__}
+    return None
+
+
 _AFTER_COMMIT = "grievance.after_commit"
 
 

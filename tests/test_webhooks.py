@@ -647,14 +647,20 @@ def test_without_a_template_the_invitation_fails_visibly(app: Flask, client: Fla
 # -- one case across the web and messaging -------------------------------------------------
 
 
-def test_a_web_report_continues_by_sms(app: Flask, client: FlaskClient) -> None:
+def _web_case_linked_to(app: Flask, number: str, language: str) -> int:
+    """A web report that gave `number` for SMS contact: its case's id."""
     from grievance.intake.web import link_phone
 
     with app.app_context():
-        case, _ = make_case(language="ne", contact_method="sms")
-        link_phone(case, "sms", "+819017170000", "ne")
+        case, _ = make_case(language=language, contact_method="sms")
+        link_phone(case, "sms", number, language)
         commit()
-        case_id = case.id
+        return case.id
+
+
+def test_a_web_report_continues_by_sms(app: Flask, client: FlaskClient) -> None:
+
+    case_id = _web_case_linked_to(app, "+819017170000", "ne")
     phone = Phone(app, client, "+819017170000")
     replies = phone.send("नमस्ते, के भयो?")
     assert len(replies) == 1 and marker("ne") in replies[0]
@@ -672,16 +678,11 @@ def test_an_sms_intake_begun_before_a_web_report_joins_that_report(
     what they agreed to let us keep joins the web report, and their next SMS
     goes to it too, instead of being taken for an answer to the intake's
     question (which would open a second case)."""
-    from grievance.intake.web import link_phone
 
     phone = Phone(app, client, "+819017180000")
     for body in ("hi", "8", "1", "1", "1", "My boss keeps my passport"):
         phone.send(body)
-    with app.app_context():
-        case, _ = make_case(language="en", contact_method="sms")
-        link_phone(case, "sms", phone.number, "en")
-        commit()
-        case_id = case.id
+    case_id = _web_case_linked_to(app, phone.number, "en")
     replies = phone.send("It is about my report from the website")
     assert len(replies) == 1 and "We have received your message" in replies[0]
     with app.app_context():
@@ -698,16 +699,11 @@ def test_a_web_report_from_a_phone_with_an_sms_case_takes_its_next_messages(
 ) -> None:
     """The conversation's state is sealed: linking the phone to the new case
     re-seals it under the new case's key, so the next message still reads."""
-    from grievance.intake.web import link_phone
 
     phone = _open_by_sms(app, client, "+819017200000")
     first = case_of(app, phone)
     assert first is not None
-    with app.app_context():
-        case, _ = make_case(language="en", contact_method="sms")
-        link_phone(case, "sms", phone.number, "en")
-        commit()
-        case_id = case.id
+    case_id = _web_case_linked_to(app, phone.number, "en")
     phone.send("About the second report")
     with app.app_context():
         case = db.session.get(Case, case_id)
@@ -718,16 +714,11 @@ def test_a_web_report_from_a_phone_with_an_sms_case_takes_its_next_messages(
 def test_an_sms_intake_without_the_yes_is_forgotten_when_a_web_report_links_the_phone(
     app: Flask, client: FlaskClient
 ) -> None:
-    from grievance.intake.web import link_phone
 
     phone = Phone(app, client, "+819017190000")
     for body in ("My boss keeps my passport", "8", "1"):
         phone.send(body)
-    with app.app_context():
-        case, _ = make_case(language="en", contact_method="sms")
-        link_phone(case, "sms", phone.number, "en")
-        commit()
-        case_id = case.id
+    case_id = _web_case_linked_to(app, phone.number, "en")
     phone.send("Hello")
     with app.app_context():
         case = db.session.get(Case, case_id)

@@ -74,10 +74,15 @@ def normalise_code(text: str) -> str:
     return "".join(ch for ch in text.upper() if ch.isalnum())
 
 
-def _new_reference() -> str:
+def new_reference(*elsewhere: Any) -> str:
+    """A random reference no case has, nor any row of the `elsewhere`
+    reference columns (one query a try)."""
     while True:
         reference = crypto.random_code(REFERENCE_LENGTH)
-        if db.session.scalar(select(Case.id).where(Case.reference == reference)) is None:
+        query = select(Case.reference).where(Case.reference == reference)
+        for column in elsewhere:
+            query = query.union_all(select(column).where(column == reference))
+        if db.session.scalar(query) is None:
             return reference
 
 
@@ -102,7 +107,7 @@ def open_case(data: NewCase) -> tuple[Case, Receipt]:
         urgency = min((c.default_urgency for c in categories), default=Urgency.P3)
     case = Case(
         data_key=issued.data_key if issued else DataKey.create(),
-        reference=issued.reference if issued else _new_reference(),
+        reference=issued.reference if issued else new_reference(),
         secret_hash=issued.secret_hash if issued else crypto.hash_secret(ring, secret),
         language=data.language,
         channel=data.channel,

@@ -35,7 +35,7 @@ from grievance.cases import services as case_services
 from grievance.cases.contact import ContactWishes
 from grievance.cases.models import Case, Consent, ConsentScope
 from grievance.datakeys import DataKey, utcnow
-from grievance.extensions import commit, db
+from grievance.extensions import commit, db, row_lock
 from grievance.intake import conversation as dialog
 from grievance.intake import sms_text, zawgyi
 from grievance.intake.models import Conversation, InboundMessage
@@ -367,10 +367,12 @@ def _queue_replies(
 
 def _lock(conversation_id: int) -> Conversation | None:
     # Two messages from one sender are handled one after the other.
-    query = select(Conversation).where(Conversation.id == conversation_id)
-    if db.engine.dialect.name == "postgresql":
-        query = query.with_for_update(of=Conversation.__table__)
-    return db.session.scalar(query.execution_options(populate_existing=True))
+    return db.session.get(
+        Conversation,
+        conversation_id,
+        with_for_update=row_lock(Conversation),
+        populate_existing=True,
+    )
 
 
 def handle_inbound(stored_id: int, now: datetime | None = None) -> bool:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import json
-import logging
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from functools import partial
@@ -32,13 +31,12 @@ from grievance import crypto
 from grievance.cases import services as case_services
 from grievance.cases.models import Case
 from grievance.datakeys import DataKey, utcnow
-from grievance.extensions import after_commit, commit, db
+from grievance.extensions import after_commit, commit, db, row_lock
 from grievance.intake import web
 from grievance.intake.models import HeldReport
 from grievance.intake.uploads import CleanFile
 from grievance.notify import dispatch
-
-log = logging.getLogger(__name__)
+from grievance.notify.jobs import each_in_its_own_transaction
 
 # Held this long, its job is taken as lost: the periodic round opens it.
 LEFT_OVER_AFTER = timedelta(minutes=1)
@@ -70,25 +68,14 @@ def _from_json(text: str) -> web.WebReport:
     return web.WebReport(**fields, files=files)
 
 
-def _new_reference() -> str:
-    # Unique among cases and held reports. (A case opened by SMS checks only
-    # the cases: a clash with a report held for a moment has a chance of one
-    # in 32**8 per case, about 1e-12.)
-    while True:
-        reference = crypto.random_code(case_services.REFERENCE_LENGTH)
-        taken = db.session.scalar(
-            select(Case.id).where(Case.reference == reference)
-        ) or db.session.scalar(select(HeldReport.id).where(HeldReport.reference == reference))
-        if taken is None:
-            return reference
-
-
 def hold(report: web.WebReport) -> case_services.Receipt:
     """Seal the report for the job that opens its case; the receipt (flushes)."""
     secret = crypto.random_code(case_services.SECRET_LENGTH)
     row = HeldReport(
         data_key=DataKey.create(),
-        reference=_new_reference(),
+        # (A case opened by SMS checks only the cases: a clash with a report
+        # held for a moment has a chance of one in 32**8, about 1e-12.)
+        reference=case_services.new_reference(HeldReport.reference),
         secret_hash=crypto.hash_secret(crypto.current_ring(), secret),
         received_at=utcnow(),
     )
@@ -102,18 +89,13 @@ def hold(report: web.WebReport) -> case_services.Receipt:
     )
 
 
-def _lock(held_id: int) -> HeldReport | None:
-    query = select(HeldReport).where(HeldReport.id == held_id)
-    if db.engine.dialect.name == "postgresql":
-        # A second opener waits here, then finds the row gone.
-        query = query.with_for_update(of=HeldReport.__table__)
-    return db.session.scalar(query)
-
-
 def open_held(held_id: int) -> Case | None:
     """Open the case of a held report and delete the row (flushes); None if
     it was opened already."""
-    row = _lock(held_id)
+    # A second opener waits here, then finds the row gone.
+    row = db.session.get(
+        HeldReport, held_id, with_for_update=row_lock(HeldReport), populate_existing=True
+    )
     if row is None or row.report is None:
         return None
     report = _from_json(row.report)
@@ -145,19 +127,15 @@ open_held_report.queue = "urgent"  # type: ignore[attr-defined]
 def open_by_receipt(reference: str, secret: str) -> Case | None:
     """The worker signs in before the job ran: open the case now (the caller
     commits); None if the receipt names no held report."""
-    ring = crypto.current_ring()
-    held_id = db.session.scalar(
-        select(HeldReport.id).where(HeldReport.reference == case_services.normalise_code(reference))
+    row = db.session.scalar(
+        select(HeldReport).where(HeldReport.reference == case_services.normalise_code(reference))
     )
-    if held_id is None:
-        return None
-    row = db.session.get(HeldReport, held_id)
     if row is None or not crypto.verify_secret(
-        ring, case_services.normalise_code(secret), row.secret_hash
+        crypto.current_ring(), case_services.normalise_code(secret), row.secret_hash
     ):
         return None
     try:
-        opened = open_held(held_id)
+        opened = open_held(row.id)
     except IntegrityError:
         # The job opened it at the same moment: take that case.
         db.session.rollback()
@@ -167,7 +145,7 @@ def open_by_receipt(reference: str, secret: str) -> Case | None:
 
 def open_left_over(now: datetime | None = None, limit: int = 50) -> int:
     """Periodic work: open the held reports whose job was lost, oldest
-    first, each in its own transaction; how many were opened."""
+    first; how many were opened."""
     now = now or utcnow()
     ids = db.session.scalars(
         select(HeldReport.id)
@@ -175,16 +153,9 @@ def open_left_over(now: datetime | None = None, limit: int = 50) -> int:
         .order_by(HeldReport.id)
         .limit(limit)
     ).all()
-    opened = 0
-    for held_id in ids:
-        try:
-            if open_held(held_id) is not None:
-                opened += 1
-            commit()
-        except Exception as exc:  # noqa: BLE001 - the next round tries again
-            db.session.rollback()
-            log.warning("held report %s not opened (%s)", held_id, type(exc).__name__)
-    return opened
+    return each_in_its_own_transaction(
+        ids, lambda held_id: open_held(held_id) is not None, "held report"
+    )
 
 
 def init_app(app: Flask) -> None:

@@ -32,6 +32,7 @@ from grievance.extensions import commit, csrf, db
 from grievance.intake import gateway, sms_text
 from grievance.intake import media as inbound_media
 from grievance.notify import dispatch
+from grievance.notify.jobs import each_in_its_own_transaction
 from grievance.notify.signature import request_is_signed
 
 log = logging.getLogger(__name__)
@@ -116,20 +117,10 @@ def _expire_task() -> int:
 
 def _left_over_task() -> int:
     """Periodic work: handle the messages that were stored but whose handling
-    failed, each in its own transaction; one that fails again waits for the
-    next round and does not hold up the others."""
-    handled = 0
-    for stored_id in gateway.left_over():
-        try:
-            if gateway.handle_inbound(stored_id):
-                commit()
-                handled += 1
-            else:
-                db.session.rollback()
-        except Exception as exc:  # noqa: BLE001 - the next round tries again
-            db.session.rollback()
-            log.warning("stored message %s not handled (%s)", stored_id, type(exc).__name__)
-    return handled
+    failed or whose job was lost."""
+    return each_in_its_own_transaction(
+        gateway.left_over(), gateway.handle_inbound, "stored message"
+    )
 
 
 def init_app(app: Flask) -> None:

@@ -10,7 +10,7 @@ pre-approved template invites the worker to reply, which releases it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,7 +19,7 @@ from rq import get_current_job
 from sqlalchemy import or_, select
 
 from grievance.datakeys import as_utc, utcnow
-from grievance.extensions import commit, db
+from grievance.extensions import commit, db, row_lock
 from grievance.notify import outbox
 from grievance.notify.channels import ChannelError, current_channel
 from grievance.notify.models import ContactRule, OutboundMessage, OutboxStatus
@@ -83,7 +83,7 @@ def deliver_outbound(outbox_id: int) -> str:
     A row that is no longer pending is left alone, so running the job twice
     (a lost acknowledgement, the sweeper and a retry racing) sends once.
     """
-    row = db.session.get(OutboundMessage, outbox_id, with_for_update=_locks())
+    row = db.session.get(OutboundMessage, outbox_id, with_for_update=row_lock(OutboundMessage))
     if row is None:
         return "missing"
     if row.status != OutboxStatus.PENDING:
@@ -172,14 +172,6 @@ def _failed(
     return "retry"
 
 
-def _locks() -> dict[str, object] | None:
-    # Two workers must not send the same row twice: lock the outbox row
-    # (only that table; its data key is joined in).
-    if db.engine.dialect.name == "postgresql":
-        return {"of": OutboundMessage.__table__}
-    return None
-
-
 def requeue_stale(older_than: timedelta | None = None) -> int:
     """Re-enqueue pending rows left behind (Redis down, worker killed, a wait over)."""
     from grievance.notify import dispatch
@@ -198,6 +190,25 @@ def requeue_stale(older_than: timedelta | None = None) -> int:
     for outbox_id in ids:
         dispatch.enqueue("deliver_outbound", outbox_id)
     return len(ids)
+
+
+def each_in_its_own_transaction(ids: Sequence[int], work: Callable[[int], bool], what: str) -> int:
+    """Periodic work on rows left behind: `work` for each id, committed when
+    it did something, rolled back when not or when it fails (logged with the
+    id and the error's type only), so one that fails again waits for the
+    next round and does not hold up the others. How many did something."""
+    done = 0
+    for row_id in ids:
+        try:
+            if work(row_id):
+                commit()
+                done += 1
+            else:
+                db.session.rollback()
+        except Exception as exc:  # noqa: BLE001 - the next round tries again
+            db.session.rollback()
+            log.warning("%s %s: not done (%s)", what, row_id, type(exc).__name__)
+    return done
 
 
 def run_periodic() -> dict[str, int]:

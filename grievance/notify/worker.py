@@ -18,7 +18,6 @@ from flask import Flask
 from redis import Redis
 from rq import SimpleWorker
 from rq.serializers import JSONSerializer
-from sqlalchemy.orm import configure_mappers
 
 from grievance.notify.dispatch import QUEUE_NAMES
 
@@ -70,7 +69,6 @@ def prepared_worker(connection: Redis) -> SimpleWorker:
     # parent's database sockets.
     engine = db.engine
     os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
-    configure_mappers()
     # What the application loaded stays for the life of the process: out of
     # the garbage collector's sight, as in gunicorn.
     gc.collect()
