@@ -39,6 +39,7 @@ from sqlalchemy import (
     union_all,
 )
 
+from grievance import reference_cache
 from grievance.cases.models import Case, CaseStatus, Category, Channel, case_categories
 from grievance.cases.redflags import URGENCY_ORDER
 from grievance.cases.workspace_models import AFTER_CLOSING_SQL, OPEN_SQL
@@ -357,27 +358,38 @@ def find_reference(reference: str) -> str | None:
     return db.session.scalar(select(Case.reference).where(Case.reference == reference))
 
 
-def category_codes() -> list[tuple[str, str]]:
-    return [
-        (code, name)
-        for code, name in db.session.execute(
-            select(Category.code, Category.name)
-            .where(Category.enabled.is_(True))
-            .order_by(Category.position)
+def category_codes() -> tuple[tuple[str, str], ...]:
+    """Enabled categories as (code, name), in the taxonomy's order."""
+
+    def load() -> tuple[tuple[str, str], ...]:
+        return tuple(
+            (code, name)
+            for code, name in db.session.execute(
+                select(Category.code, Category.name)
+                .where(Category.enabled.is_(True))
+                .order_by(Category.position)
+            )
         )
-    ]
+
+    return reference_cache.cached("categories", load)
 
 
-def assignable_staff() -> list[StaffUser]:
-    """Who can take a case: active caseworkers and admins."""
-    return list(
-        db.session.scalars(
-            select(StaffUser)
-            .where(StaffUser.role.in_((Role.CASEWORKER, Role.ADMIN)))
-            .where(StaffUser.disabled.is_(False))
-            .order_by(StaffUser.display_name, StaffUser.email)
+def assignable_labels() -> tuple[tuple[int, str], ...]:
+    """Who can take a case, as (staff id, label): active caseworkers and
+    admins. For menus only; assigning checks the account again."""
+
+    def load() -> tuple[tuple[int, str], ...]:
+        return tuple(
+            (user_id, name or email.split("@")[0])
+            for user_id, name, email in db.session.execute(
+                select(StaffUser.id, StaffUser.display_name, StaffUser.email)
+                .where(StaffUser.role.in_((Role.CASEWORKER, Role.ADMIN)))
+                .where(StaffUser.disabled.is_(False))
+                .order_by(StaffUser.display_name, StaffUser.email)
+            )
         )
-    )
+
+    return reference_cache.cached("assignable", load)
 
 
 @dataclass(frozen=True)
@@ -410,7 +422,7 @@ def workload(now: datetime | None = None) -> list[WorkloadLine]:
         line = lines.setdefault(staff_id, {"by": {}, "overdue": 0})
         line["by"][urgency] = count
         line["overdue"] += int(late or 0)
-    people = {user.id: user.label for user in assignable_staff()}
+    people = dict(assignable_labels())
     # Cases may still sit with someone disabled since: name them too.
     people.update(staff_labels({i for i in lines if i is not None and i not in people}))
     for staff_id in people:

@@ -8,6 +8,7 @@ only writes out strings.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -36,7 +37,7 @@ class Option:
 
 
 def filter_options(
-    filters: work_queue.QueueFilters, categories: list[tuple[str, str]]
+    filters: work_queue.QueueFilters, categories: Sequence[tuple[str, str]]
 ) -> dict[str, list[Option]]:
     """The filter form's choices, labelled and marked once in Python."""
 
@@ -57,7 +58,7 @@ def filter_options(
         ),
         "channel": options(((c, channel_label(c)) for c in work_queue.CHANNELS), filters.channel),
         "assignee": options(
-            ((str(user.id), user.label) for user in work_queue.assignable_staff()),
+            ((str(staff_id), label) for staff_id, label in work_queue.assignable_labels()),
             filters.assignee,
         ),
     }

@@ -39,7 +39,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy import case as sql_case
 
-from grievance import i18n
+from grievance import i18n, reference_cache
 from grievance.cases import audit, casework, consent, routing, workflow
 from grievance.cases.deadlines import JST, add_working_days
 from grievance.cases.messaging import send_to_worker
@@ -297,12 +297,16 @@ def suggestions(
     partners = active_partners
     if partners is None:
         partners = list(db.session.scalars(select(Partner).where(Partner.active.is_(True))))
-    types = {
-        code: tuple(t for t in referral_types.split(";") if t)
-        for code, referral_types in db.session.execute(
-            select(Category.code, Category.referral_types)
-        )
-    }
+
+    def load_types() -> dict[str, tuple[str, ...]]:
+        return {
+            code: tuple(t for t in referral_types.split(";") if t)
+            for code, referral_types in db.session.execute(
+                select(Category.code, Category.referral_types)
+            )
+        }
+
+    types = reference_cache.cached("referral-types", load_types)
     facts = routing.CaseProfile(
         categories=tuple(c.code for c in case.categories),
         prefecture=case.prefecture,

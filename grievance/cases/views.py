@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from flask import (
@@ -27,10 +28,11 @@ from flask import (
 from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from grievance import i18n
+from grievance import i18n, reference_cache
 from grievance.cases import audit, casework, messaging, queries, queue_display, timeline, triage
 from grievance.cases import queue as work_queue
 from grievance.cases.contact import ContactWishes
@@ -51,7 +53,6 @@ from grievance.cases.models import (
     CannedResponse,
     Case,
     CaseClock,
-    Category,
     IloIndicator,
     ResidenceStatus,
 )
@@ -115,13 +116,26 @@ def queue() -> Any:
             abort(400)
     now = utcnow()
     page = work_queue.queue_page(filters, me_id=current_user.id, after=after, now=now)
+    # The menus (some 130 options) depend only on the filters, the language
+    # and the reference lists: rendered once, then reused like those lists.
+    filter_menus = reference_cache.cached(
+        ("queue-filters", i18n.current_language().code, filters),
+        # An autoescaped template's output: already safe HTML.
+        lambda: Markup(  # noqa: S704
+            render_template(
+                "staff/queue_filters.html",
+                filters=filters,
+                options=queue_display.filter_options(filters, categories),
+            )
+        ),
+    )
     return render_template(
         "staff/queue.html",
         page=page,
         lines=queue_display.lines(page.rows, now),
         filters=filters,
         first_page=after is not None,
-        options=queue_display.filter_options(filters, categories),
+        filter_menus=filter_menus,
         # Above the first page only: one small index read.
         after_closing=work_queue.written_after_closing() if after is None else [],
     )
@@ -148,25 +162,31 @@ def _back(case: Case, anchor: str = "") -> Response:
     return redirect(target + (f"#{anchor}" if anchor else ""), 303)
 
 
-def _triage_form(case: Case) -> TriageForm:
-    # Plain columns, not ORM objects: only codes and names are drawn.
-    categories = db.session.execute(
-        select(Category.code, Category.name)
-        .where(Category.enabled.is_(True))
-        .order_by(Category.position)
-    )
-    indicators = db.session.execute(
+def _indicator_choices() -> list[tuple[str, str]]:
+    rows = db.session.execute(
         select(IloIndicator.code, IloIndicator.name).order_by(IloIndicator.code)
     )
-    japanese = i18n.current_language().code == "ja"
+    return [(code, f"{code} · {text}") for code, text in rows]
+
+
+def _status_choices(japanese: bool) -> list[tuple[str, str]]:
     name = ResidenceStatus.name_ja if japanese else ResidenceStatus.name_en
-    statuses = db.session.execute(select(ResidenceStatus.code, name).order_by(ResidenceStatus.code))
+    rows = db.session.execute(select(ResidenceStatus.code, name).order_by(ResidenceStatus.code))
+    return [("", "—")] + [(code, f"{code} · {text}") for code, text in rows]
+
+
+def _triage_form(case: Case) -> TriageForm:
+    # Menus from the reference cache (plain codes and names); saving the
+    # triage loads the categories and indicators it records.
+    japanese = i18n.current_language().code == "ja"
     form = TriageForm(prefix="triage")
-    form.categories.choices = [(code, f"{code} · {text}") for code, text in categories]
-    form.indicators.choices = [(code, f"{code} · {text}") for code, text in indicators]
-    form.residence_status.choices = [("", "—")] + [
-        (code, f"{code} · {text}") for code, text in statuses
+    form.categories.choices = [
+        (code, f"{code} · {text}") for code, text in work_queue.category_codes()
     ]
+    form.indicators.choices = reference_cache.cached("indicator-choices", _indicator_choices)
+    form.residence_status.choices = reference_cache.cached(
+        ("status-choices", japanese), lambda: _status_choices(japanese)
+    )
     return form
 
 
@@ -181,10 +201,31 @@ def _fill_triage(form: TriageForm, case: Case, suggested_indicators: list[str]) 
         getattr(form, role).data = name
 
 
+@dataclass(frozen=True)
+class CannedReply:
+    id: int
+    title: str
+    body: str
+
+
+def canned_replies(language: str) -> tuple[CannedReply, ...]:
+    """Active canned replies in one language, in the admins' order."""
+
+    def load() -> tuple[CannedReply, ...]:
+        rows = db.session.execute(
+            select(CannedResponse.id, CannedResponse.title, CannedResponse.body)
+            .where(CannedResponse.language == language, CannedResponse.active.is_(True))
+            .order_by(CannedResponse.position, CannedResponse.id)
+        )
+        return tuple(CannedReply(*row) for row in rows)
+
+    return reference_cache.cached(("canned", language), load)
+
+
 def _assign_form() -> AssignForm:
     form = AssignForm(prefix="assign")
     form.assignee.choices = [("", _("Nobody (back to the queue)"))] + [
-        (str(user.id), user.label) for user in work_queue.assignable_staff()
+        (str(staff_id), label) for staff_id, label in work_queue.assignable_labels()
     ]
     return form
 
@@ -206,13 +247,7 @@ def case_detail(reference: str) -> Any:
     assign_form = _assign_form()
     assign_form.assignee.data = str(case.assignee_id) if case.assignee_id else ""
     reply_form = ReplyForm(prefix="reply")
-    canned = list(
-        db.session.scalars(
-            select(CannedResponse)
-            .where(CannedResponse.language == case.language, CannedResponse.active.is_(True))
-            .order_by(CannedResponse.position, CannedResponse.id)
-        )
-    )
+    canned = canned_replies(case.language)
     chosen = request.args.get("canned", type=int)
     if chosen is not None:
         picked = next((c for c in canned if c.id == chosen), None)

@@ -1,0 +1,87 @@
+"""Short-lived copies of the small lists every staff page reads.
+
+The queue and the case page drew their menus (categories, ILO indicators,
+residence statuses, who a case can be assigned to, canned replies, which
+partner types each category goes to) from the database on every view: six
+queries on the case page, two on the queue, for lists that change a few
+times a year. Each process now keeps plain copies of them (codes, names,
+template texts; never ORM objects, never anything sealed) for `TTL`
+seconds.
+
+A write to one of those tables through this process's ORM forgets the
+copies at once (`_forget_on_write`, on every flush and bulk statement); the
+other web processes see it within `TTL` seconds. Nothing an action relies
+on is read from here: assigning checks the account in the database, triage
+loads the categories and indicators it saves, so a stale menu can offer a
+choice for a few seconds but never make one count.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Flask, current_app, has_app_context
+from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
+
+T = TypeVar("T")
+
+TTL = 30.0  # seconds another process may show a list that changed
+# Keys can name a page's filters; a client cannot grow the store without end.
+MAX_ENTRIES = 500
+_KEY = "grievance.reference_cache"
+
+
+def _store(app: Flask) -> dict[Any, tuple[float, Any]]:
+    return app.extensions.setdefault(_KEY, {})  # type: ignore[no-any-return]
+
+
+def cached(key: Any, load: Callable[[], T]) -> T:
+    """`load()`'s result, reused in this process for up to `TTL` seconds.
+
+    `key` names the list and what it depends on (the page's language, say).
+    One store per application, so tests that build their own app never see
+    each other's lists.
+    """
+    store = _store(current_app)
+    now = time.monotonic()
+    hit = store.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1]  # type: ignore[no-any-return]
+    value = load()
+    if len(store) >= MAX_ENTRIES:
+        store.clear()
+    store[key] = (now + TTL, value)
+    return value
+
+
+def forget() -> None:
+    """Drop every copy (this process only)."""
+    if has_app_context():
+        _store(current_app).clear()
+
+
+def _watched() -> tuple[type, ...]:
+    # Imported late: the models import the extensions this module sits beside.
+    from grievance.cases.models import CannedResponse, Category, IloIndicator, ResidenceStatus
+    from grievance.staff.models import StaffUser
+
+    return (Category, IloIndicator, ResidenceStatus, CannedResponse, StaffUser)
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_on_write(session: Session, _flush: UOWTransaction) -> None:
+    watched = _watched()
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, watched):
+            forget()
+            return
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _forget_on_bulk_write(state: ORMExecuteState) -> None:
+    if (state.is_update or state.is_delete) and state.bind_mapper is not None:
+        if issubclass(state.bind_mapper.class_, _watched()):
+            forget()
