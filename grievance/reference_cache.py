@@ -10,10 +10,10 @@ seconds.
 
 A write to one of those tables through this process's ORM forgets the
 copies at once (`_forget_on_write`, on every flush and bulk statement); the
-other web processes see it within `TTL` seconds. Nothing an action relies
-on is read from here: assigning checks the account in the database, triage
-loads the categories and indicators it saves, so a stale menu can offer a
-choice for a few seconds but never make one count.
+other web processes see it within `TTL` seconds. Assigning checks the
+account in the database again, so a disabled account is never given a case;
+triage checks that the codes it saves exist, so for those few seconds a
+category an admin has just disabled can still be chosen in another process.
 """
 
 from __future__ import annotations
