@@ -89,17 +89,21 @@ def _conversation_for(channel: str, e164: str) -> Conversation:
     return conversation
 
 
-def store_inbound(message: Inbound) -> tuple[int, bool]:
+def store_inbound(message: Inbound, *, look_first: bool = True) -> tuple[int, bool]:
     """Store one inbound message; returns (stored id, whether it is new).
 
-    A concurrent duplicate raises IntegrityError at flush; the caller rolls
-    back and calls again, and then finds the first one.
+    A duplicate (a redelivery, or the same message twice at once) raises
+    IntegrityError at flush; the caller rolls back and calls again, and then
+    finds the first one. `look_first=False` skips looking for it before
+    storing: nearly every message is new, and the unique provider id catches
+    the rest, so the webhook's first try saves that query.
     """
-    existing = db.session.scalar(
-        select(InboundMessage.id).where(InboundMessage.provider_id == message.provider_id)
-    )
-    if existing is not None:
-        return existing, False
+    if look_first:
+        existing = db.session.scalar(
+            select(InboundMessage.id).where(InboundMessage.provider_id == message.provider_id)
+        )
+        if existing is not None:
+            return existing, False
     try:
         e164 = crypto.normalise_phone(message.sender)
     except crypto.InvalidPhoneNumberError:
