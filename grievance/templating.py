@@ -7,6 +7,9 @@ from typing import Any
 
 from flask import Flask
 from flask_babel import format_datetime
+from jinja2.nodes import EvalContext
+from jinja2.utils import pass_eval_context
+from markupsafe import Markup
 
 from grievance import crypto, i18n
 from grievance.cases.deadlines import JST
@@ -27,7 +30,20 @@ def is_overdue(value: datetime) -> bool:
     return as_utc(value) < datetime.now(UTC)
 
 
+@pass_eval_context
+def page_gettext(eval_ctx: EvalContext, string: str, **variables: Any) -> str:
+    """`_()` and `gettext()` in templates, as Jinja's own i18n extension
+    defines them (a format string always; escaped variables on HTML pages),
+    without its two context calls and Flask-Babel's lookups per string."""
+    text = i18n.page_translations().ugettext(string)
+    if eval_ctx.autoescape:
+        return Markup(text) % variables  # noqa: S704 - a catalog's text, variables escaped
+    return text % variables
+
+
 def init_app(app: Flask) -> None:
+    # After Flask-Babel's own set-up, which these replace.
+    app.jinja_env.globals.update(_=page_gettext, gettext=page_gettext)
     app.add_template_filter(datetime_short, "datetime_short")
     app.add_template_filter(worker_datetime, "worker_datetime")
     app.add_template_global(is_overdue, "is_overdue")
