@@ -85,6 +85,17 @@ def test_filters(app: Flask) -> None:
         assert only(language="vi", category="WAGE_UNPAID", overdue=True) == {c.reference}
         assert only(language="ko") == set()
 
+        # Each row carries its category codes, sorted, and its assignee's name,
+        # also for an account disabled since (no longer in the menus' list).
+        other.disabled = True
+        d = case_with(language="th")
+        rows = {row.reference: row for row in queue_page(QueueFilters(), now=now).rows}
+        assert rows[c.reference].categories == ["HOUSING", "WAGE_UNPAID"]
+        assert rows[a.reference].categories == ["WAGE_UNPAID"]
+        assert rows[d.reference].categories == []
+        assert (rows[a.reference].assignee, rows[b.reference].assignee) == ("me", "other")
+        assert rows[c.reference].assignee == ""
+
 
 def test_filters_from_the_url_drop_what_they_do_not_know(app: Flask) -> None:
     args = {
