@@ -336,13 +336,8 @@ def queue_page(
 
 
 def _with_assignees(rows: list[QueueRow]) -> list[QueueRow]:
-    """Add the assignees' names: from the cached list of who can take a case,
-    with one small query only for anyone no longer on it."""
-    staff_ids = {row.assignee_id for row in rows if row.assignee_id is not None}
-    if not staff_ids:
-        return rows
-    names = {i: label for i, label in assignable_labels() if i in staff_ids}
-    names.update(staff_labels(staff_ids - names.keys()))
+    """Add the assignees' names."""
+    names = staff_labels({row.assignee_id for row in rows if row.assignee_id is not None})
     return [
         replace(row, assignee=names.get(row.assignee_id, "")) if row.assignee_id else row
         for row in rows
@@ -350,12 +345,21 @@ def _with_assignees(rows: list[QueueRow]) -> list[QueueRow]:
 
 
 def staff_labels(ids: set[int]) -> dict[int, str]:
+    """Names to show for staff ids: from the cached list of who can take a
+    case, with one small query only for anyone else (an advisor, an account
+    disabled since)."""
     if not ids:
         return {}
-    users = db.session.execute(
-        select(StaffUser.id, StaffUser.display_name, StaffUser.email).where(StaffUser.id.in_(ids))
-    ).all()
-    return {uid: name or email.split("@")[0] for uid, name, email in users}
+    names = {i: label for i, label in assignable_labels() if i in ids}
+    missing = ids - names.keys()
+    if missing:
+        users = db.session.execute(
+            select(StaffUser.id, StaffUser.display_name, StaffUser.email).where(
+                StaffUser.id.in_(missing)
+            )
+        ).all()
+        names.update((uid, name or email.split("@")[0]) for uid, name, email in users)
+    return names
 
 
 def find_reference(reference: str) -> str | None:
@@ -429,7 +433,7 @@ def workload(now: datetime | None = None) -> list[WorkloadLine]:
         line["overdue"] += int(late or 0)
     people = dict(assignable_labels())
     # Cases may still sit with someone disabled since: name them too.
-    people.update(staff_labels({i for i in lines if i is not None and i not in people}))
+    people.update(staff_labels({i for i in lines if i is not None}))
     for staff_id in people:
         lines.setdefault(staff_id, {"by": {}, "overdue": 0})
     result = [
