@@ -18,6 +18,7 @@ category an admin has just disabled can still be chosen in another process.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -63,6 +64,7 @@ def forget() -> None:
         _store(current_app).clear()
 
 
+@functools.cache
 def _watched() -> tuple[type, ...]:
     # Imported late: the models import the extensions this module sits beside.
     from grievance.cases.models import CannedResponse, Category, IloIndicator, ResidenceStatus

@@ -12,8 +12,8 @@ from sqlalchemy import event, update
 
 from grievance import reference_cache
 from grievance.cases import queue as work_queue
+from grievance.cases.menus import canned_replies
 from grievance.cases.models import CannedResponse, Case, Category
-from grievance.cases.views import canned_replies
 from grievance.extensions import commit, db
 from grievance.staff.models import StaffUser
 from tests.conftest import AuthActions, csrf_from, make_case, make_staff

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from flask import (
@@ -29,11 +28,19 @@ from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from grievance import i18n, reference_cache
-from grievance.cases import audit, casework, messaging, queries, queue_display, timeline, triage
+from grievance.cases import (
+    audit,
+    casework,
+    menus,
+    messaging,
+    queries,
+    queue_display,
+    timeline,
+    triage,
+)
 from grievance.cases import queue as work_queue
 from grievance.cases.contact import ContactWishes
 from grievance.cases.forms import (
@@ -50,11 +57,8 @@ from grievance.cases.labels import (
 )
 from grievance.cases.models import (
     Attachment,
-    CannedResponse,
     Case,
     CaseClock,
-    IloIndicator,
-    ResidenceStatus,
 )
 from grievance.cases.redflags import scan
 from grievance.cases.reminders import reminder_task
@@ -162,19 +166,6 @@ def _back(case: Case, anchor: str = "") -> Response:
     return redirect(target + (f"#{anchor}" if anchor else ""), 303)
 
 
-def _indicator_choices() -> list[tuple[str, str]]:
-    rows = db.session.execute(
-        select(IloIndicator.code, IloIndicator.name).order_by(IloIndicator.code)
-    )
-    return [(code, f"{code} · {text}") for code, text in rows]
-
-
-def _status_choices(japanese: bool) -> list[tuple[str, str]]:
-    name = ResidenceStatus.name_ja if japanese else ResidenceStatus.name_en
-    rows = db.session.execute(select(ResidenceStatus.code, name).order_by(ResidenceStatus.code))
-    return [("", "—")] + [(code, f"{code} · {text}") for code, text in rows]
-
-
 def _triage_form(case: Case) -> TriageForm:
     # Menus from the reference cache (plain codes and names); saving the
     # triage loads the categories and indicators it records.
@@ -183,10 +174,8 @@ def _triage_form(case: Case) -> TriageForm:
     form.categories.choices = [
         (code, f"{code} · {text}") for code, text in work_queue.category_codes()
     ]
-    form.indicators.choices = reference_cache.cached("indicator-choices", _indicator_choices)
-    form.residence_status.choices = reference_cache.cached(
-        ("status-choices", japanese), lambda: _status_choices(japanese)
-    )
+    form.indicators.choices = menus.indicator_choices()
+    form.residence_status.choices = menus.status_choices(japanese)
     return form
 
 
@@ -199,27 +188,6 @@ def _fill_triage(form: TriageForm, case: Case, suggested_indicators: list[str]) 
     form.residence_status.data = case.residence_status or ""
     for role, name in triage.parties_of(case).items():
         getattr(form, role).data = name
-
-
-@dataclass(frozen=True)
-class CannedReply:
-    id: int
-    title: str
-    body: str
-
-
-def canned_replies(language: str) -> tuple[CannedReply, ...]:
-    """Active canned replies in one language, in the admins' order."""
-
-    def load() -> tuple[CannedReply, ...]:
-        rows = db.session.execute(
-            select(CannedResponse.id, CannedResponse.title, CannedResponse.body)
-            .where(CannedResponse.language == language, CannedResponse.active.is_(True))
-            .order_by(CannedResponse.position, CannedResponse.id)
-        )
-        return tuple(CannedReply(*row) for row in rows)
-
-    return reference_cache.cached(("canned", language), load)
 
 
 def _assign_form() -> AssignForm:
@@ -247,7 +215,7 @@ def case_detail(reference: str) -> Any:
     assign_form = _assign_form()
     assign_form.assignee.data = str(case.assignee_id) if case.assignee_id else ""
     reply_form = ReplyForm(prefix="reply")
-    canned = canned_replies(case.language)
+    canned = menus.canned_replies(case.language)
     chosen = request.args.get("canned", type=int)
     if chosen is not None:
         picked = next((c for c in canned if c.id == chosen), None)

@@ -1,0 +1,61 @@
+"""The case page's menus: ILO indicators, residence statuses, canned replies.
+
+Plain codes and texts, kept by `grievance.reference_cache` (the queue's
+categories and the staff who can take a case are in `cases.queue`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from grievance import reference_cache
+from grievance.cases.models import CannedResponse, IloIndicator, ResidenceStatus
+from grievance.extensions import db
+
+Choices = tuple[tuple[str, str], ...]
+
+
+def indicator_choices() -> Choices:
+    """(code, "code · name") for every ILO indicator."""
+
+    def load() -> Choices:
+        rows = db.session.execute(
+            select(IloIndicator.code, IloIndicator.name).order_by(IloIndicator.code)
+        )
+        return tuple((code, f"{code} · {text}") for code, text in rows)
+
+    return reference_cache.cached("indicator-choices", load)
+
+
+def status_choices(japanese: bool) -> Choices:
+    """A blank choice, then (code, "code · name") per residence status."""
+
+    def load() -> Choices:
+        name = ResidenceStatus.name_ja if japanese else ResidenceStatus.name_en
+        rows = db.session.execute(select(ResidenceStatus.code, name).order_by(ResidenceStatus.code))
+        return (("", "—"), *((code, f"{code} · {text}") for code, text in rows))
+
+    return reference_cache.cached(("status-choices", japanese), load)
+
+
+@dataclass(frozen=True)
+class CannedReply:
+    id: int
+    title: str
+    body: str
+
+
+def canned_replies(language: str) -> tuple[CannedReply, ...]:
+    """Active canned replies in one language, in the admins' order."""
+
+    def load() -> tuple[CannedReply, ...]:
+        rows = db.session.execute(
+            select(CannedResponse.id, CannedResponse.title, CannedResponse.body)
+            .where(CannedResponse.language == language, CannedResponse.active.is_(True))
+            .order_by(CannedResponse.position, CannedResponse.id)
+        )
+        return tuple(CannedReply(*row) for row in rows)
+
+    return reference_cache.cached(("canned", language), load)
