@@ -77,6 +77,8 @@ class Result:
     p99_ms: float
     ratio: float
     errors: int
+    # Of those: timeouts and broken connections (the rest: a status >= 400).
+    socket_errors: int
     requests: int
     solo_ms: float  # median with one connection: the work of one request
 
@@ -311,6 +313,7 @@ def _bench_in(workdir: Path, kind: str, wrk: str) -> tuple[list[Result], dict[st
                         + solo["status_errors"]
                         + solo["socket_errors"]
                     ),
+                    socket_errors=int(raw["socket_errors"] + solo["socket_errors"]),
                     requests=int(raw["requests"]),
                     solo_ms=round(solo["p50_us"] / 1000, 2),
                 )
@@ -352,7 +355,10 @@ def check_targets(results: list[Result], extra: dict[str, dict[str, object]]) ->
     misses = []
     for r in results:
         if r.errors:
-            misses.append(f"{r.database} {r.scenario}: {r.errors} error responses")
+            misses.append(
+                f"{r.database} {r.scenario}: {r.errors} failed requests "
+                f"({r.socket_errors} timeouts or broken connections)"
+            )
         ratio, p95 = TARGETS.get(r.scenario, (None, None))
         if ratio is not None and r.ratio < ratio:
             misses.append(f"{r.database} {r.scenario}: ratio {r.ratio} < {ratio}")
