@@ -73,12 +73,22 @@ def _watched() -> tuple[type, ...]:
     return (Category, IloIndicator, ResidenceStatus, CannedResponse, StaffUser)
 
 
+_WROTE = "grievance.reference_cache.wrote"
+
+
+def _wrote(session: Session) -> None:
+    # Forgotten now, and again once committed: a request on another thread
+    # of this process may have read the old rows in between.
+    session.info[_WROTE] = True
+    forget()
+
+
 @event.listens_for(Session, "after_flush")
 def _forget_on_write(session: Session, _flush: UOWTransaction) -> None:
     watched = _watched()
     for obj in (*session.new, *session.dirty, *session.deleted):
         if isinstance(obj, watched):
-            forget()
+            _wrote(session)
             return
 
 
@@ -86,4 +96,15 @@ def _forget_on_write(session: Session, _flush: UOWTransaction) -> None:
 def _forget_on_bulk_write(state: ORMExecuteState) -> None:
     if (state.is_update or state.is_delete) and state.bind_mapper is not None:
         if issubclass(state.bind_mapper.class_, _watched()):
-            forget()
+            _wrote(state.session)
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_once_committed(session: Session) -> None:
+    if session.info.pop(_WROTE, False):
+        forget()
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _nothing_was_written(session: Session, _previous: object) -> None:
+    session.info.pop(_WROTE, None)

@@ -62,6 +62,21 @@ def test_a_write_through_the_orm_is_seen_at_once(app: Flask) -> None:
         assert user.id not in dict(work_queue.assignable_labels())
 
 
+def test_a_list_read_between_a_write_and_its_commit_is_forgotten_at_the_commit(
+    app: Flask,
+) -> None:
+    with app.app_context():
+        category = db.session.get(Category, "WAGE_UNPAID")
+        assert category is not None
+        category.name = "Renamed"
+        db.session.flush()
+        # Meanwhile a request on another thread of this process reads the
+        # rows as committed so far, and keeps them.
+        reference_cache.cached("categories", lambda: (("WAGE_UNPAID", "Old name"),))
+        commit()
+        assert dict(work_queue.category_codes())["WAGE_UNPAID"] == "Renamed"
+
+
 def test_a_bulk_update_is_seen_at_once(app: Flask) -> None:
     with app.app_context():
         db.session.add(CannedResponse(language="vi", title="Chào", body="Xin chào."))
