@@ -89,8 +89,9 @@ def _conversation_for(channel: str, e164: str) -> Conversation:
     return conversation
 
 
-def store_inbound(message: Inbound, *, look_first: bool = True) -> tuple[int, bool]:
-    """Store one inbound message; returns (stored id, whether it is new).
+def store_inbound(message: Inbound, *, look_first: bool = True) -> int:
+    """Store one inbound message; returns its id (the earlier copy's for a
+    message stored already).
 
     A duplicate (a redelivery, or the same message twice at once) raises
     IntegrityError at flush; the caller rolls back and calls again, and then
@@ -103,7 +104,7 @@ def store_inbound(message: Inbound, *, look_first: bool = True) -> tuple[int, bo
             select(InboundMessage.id).where(InboundMessage.provider_id == message.provider_id)
         )
         if existing is not None:
-            return existing, False
+            return existing
     try:
         e164 = crypto.normalise_phone(message.sender)
     except crypto.InvalidPhoneNumberError:
@@ -121,7 +122,7 @@ def store_inbound(message: Inbound, *, look_first: bool = True) -> tuple[int, bo
         row.media = json.dumps(list(message.media_urls))
     db.session.add(row)
     db.session.flush()
-    return row.id, True
+    return row.id
 
 
 def _load_state(conversation: Conversation) -> dialog.State:

@@ -75,14 +75,14 @@ def parse_inbound() -> gateway.Inbound | None:
 
 def _store(inbound: gateway.Inbound) -> int:
     try:
-        stored_id, _ = gateway.store_inbound(inbound, look_first=False)
+        stored_id = gateway.store_inbound(inbound, look_first=False)
         commit()
     except IntegrityError:
         # The same MessageSid came again (a redelivery, or twice at once),
         # or a first message from the same number arrived twice at once:
         # the row is there; use it.
         db.session.rollback()
-        stored_id, _ = gateway.store_inbound(inbound)
+        stored_id = gateway.store_inbound(inbound)
         commit()
     return stored_id
 
