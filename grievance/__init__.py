@@ -9,6 +9,7 @@ from pathlib import Path
 from flask import Flask
 
 from config import Config, config_for
+from grievance.page_templates import CatalogFlask
 
 
 def create_app(config: type[Config] | str | None = None, **overrides: object) -> Flask:
@@ -16,7 +17,8 @@ def create_app(config: type[Config] | str | None = None, **overrides: object) ->
     config_class = config if isinstance(config, type) else config_for(config)
     config_class.check()
 
-    app = Flask(__name__, instance_path=str(_instance_dir()))
+    # Its templates are compiled once per language (grievance.page_templates).
+    app = CatalogFlask(__name__, instance_path=str(_instance_dir()))
     app.config.from_object(config_class)
     app.config.update(overrides)
     _prepare_embedded(app)

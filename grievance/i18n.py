@@ -166,7 +166,15 @@ def page_translations() -> NullTranslations:
     What `flask_babel.get_translations` returns, without the four lookups
     it makes on every call: templates translate a hundred strings a page.
     """
+    catalog = stable_page_catalog()
+    return catalog if catalog is not None else flask_babel.get_translations()
+
+
+def stable_page_catalog() -> NullTranslations | None:
+    """`page_translations()` when it is one of our catalogs, which live as
+    long as the process (templates are compiled once per catalog); None
+    for any other."""
     chosen = getattr(g.get("_flask_babel"), "babel_domain", None)
     if isinstance(chosen, CatalogDomain):
         return chosen.get_translations()
-    return flask_babel.get_translations()
+    return None

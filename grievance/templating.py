@@ -14,6 +14,7 @@ from markupsafe import Markup
 from grievance import crypto, i18n
 from grievance.cases.deadlines import JST
 from grievance.datakeys import as_utc
+from grievance.page_templates import FixedTexts
 
 
 def datetime_short(value: datetime) -> str:
@@ -44,6 +45,8 @@ def page_gettext(eval_ctx: EvalContext, string: str, **variables: Any) -> str:
 def init_app(app: Flask) -> None:
     # After Flask-Babel's own set-up, which these replace.
     app.jinja_env.globals.update(_=page_gettext, gettext=page_gettext)
+    # Fixed texts are compiled into each language's templates instead.
+    app.jinja_env.add_extension(FixedTexts)
     app.add_template_filter(datetime_short, "datetime_short")
     app.add_template_filter(worker_datetime, "worker_datetime")
     app.add_template_global(is_overdue, "is_overdue")
