@@ -28,8 +28,12 @@ run: venv translations
 	trap 'kill $$ticker 2>/dev/null' EXIT; \
 	$(BIN)/gunicorn --bind 127.0.0.1:5000 --workers 2 --threads 4 --config gunicorn.conf.py wsgi:app
 
+# The unit suite runs on TEST_WORKERS processes (pytest-xdist): every test
+# has its own in-memory database. The integration suite shares one
+# PostgreSQL database and one Redis database, so it runs in one process.
+TEST_WORKERS ?= 2
 test: venv translations
-	GRIEVANCE_ENV=testing $(BIN)/pytest -q -m "not integration and not browser"
+	GRIEVANCE_ENV=testing $(BIN)/pytest -q -n $(TEST_WORKERS) -m "not integration and not browser"
 
 test-integration: venv translations
 	GRIEVANCE_ENV=testing $(BIN)/pytest -q -m integration
