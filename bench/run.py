@@ -54,6 +54,11 @@ SCENARIOS = [
     ("dashboard", "GET reports dashboard"),
 ]
 ONE_TIME = {"report_post", "webhook"}
+# Logged-in scenarios: wrk sends back the session cookie the server last set,
+# as a browser would. Without it every request after the first 15 seconds
+# carries a stale "last seen" time, and the server signs and sends a new
+# session cookie each time, which a browser would cause once in 15 seconds.
+KEEP_COOKIES = {"queue", "queue_filtered", "case_page", "dashboard"}
 # Their requests store and queue; one worker then does this many of the
 # jobs they left, timed (bench/drain.py).
 DRAINED = {"report_post": "held reports opened", "webhook": "inbound messages handled"}
@@ -162,6 +167,7 @@ def run_wrk(
     *,
     connections: int = CONNECTIONS,
     offset: int = 0,
+    keep_cookies: bool = False,
 ) -> dict[str, float]:
     threads = min(THREADS, connections)
     env = {
@@ -169,6 +175,7 @@ def run_wrk(
         "BENCH_REQUESTS": str(requests_file),
         "BENCH_THREADS": str(threads),
         "BENCH_OFFSET": str(offset),
+        "BENCH_KEEP_COOKIES": "1" if keep_cookies else "0",
     }
     out = subprocess.run(
         [
@@ -288,12 +295,19 @@ def _bench_in(workdir: Path, kind: str, wrk: str) -> tuple[list[Result], dict[st
         for scenario, _label in SCENARIOS:
             req = workdir / "req" / f"{scenario}.txt"
             # Warm up (not for one-time requests, which must not be spent).
+            cookies = scenario in KEEP_COOKIES
             if scenario not in ONE_TIME:
-                run_wrk(wrk, base_url, req, 1)
-            raw = run_wrk(wrk, base_url, req, SECONDS)
+                run_wrk(wrk, base_url, req, 1, keep_cookies=cookies)
+            raw = run_wrk(wrk, base_url, req, SECONDS, keep_cookies=cookies)
             # One connection, after the lines the run above spent.
             solo = run_wrk(
-                wrk, base_url, req, SOLO_SECONDS, connections=1, offset=int(raw["requests"]) + 64
+                wrk,
+                base_url,
+                req,
+                SOLO_SECONDS,
+                connections=1,
+                offset=int(raw["requests"]) + 64,
+                keep_cookies=cookies,
             )
             rps = raw["requests"] / (raw["duration_us"] / 1e6)
             if scenario == "healthz":

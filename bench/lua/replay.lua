@@ -14,7 +14,12 @@ function setup(thread)
 end
 
 local requests = {}
+local parsed = {}
 local idx = 0
+-- BENCH_KEEP_COOKIES=1: send back the session cookie the server last set on
+-- this thread, as a browser does (the staff pages refresh it every 15 s).
+local keep_cookies = os.getenv("BENCH_KEEP_COOKIES") == "1"
+local session_cookie = nil
 
 function init(args)
   for line in io.lines(os.getenv("BENCH_REQUESTS")) do
@@ -26,6 +31,7 @@ function init(args)
     end
     if body == "" then body = nil end
     table.insert(requests, wrk.format(method, path, headers, body))
+    table.insert(parsed, {method = method, path = path, headers = headers, body = body})
   end
 end
 
@@ -34,7 +40,21 @@ function request()
   local offset = tonumber(os.getenv("BENCH_OFFSET") or "0")
   local i = (offset + tid + idx * nthreads) % #requests + 1
   idx = idx + 1
+  local line = parsed[i]
+  if session_cookie and line.headers["Cookie"] then
+    local headers = {}
+    for k, v in pairs(line.headers) do headers[k] = v end
+    headers["Cookie"] = session_cookie
+    return wrk.format(line.method, line.path, headers, line.body)
+  end
   return requests[i]
+end
+
+if keep_cookies then
+  function response(status, headers, body)
+    local set = headers["Set-Cookie"]
+    if set then session_cookie = set:match("^([^;]+)") end
+  end
 end
 
 function done(summary, latency, requests)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -272,8 +273,12 @@ def _after_closing_part(status: str, limit: int) -> Select:
     )
 
 
+@functools.cache
 def after_closing_statement(limit: int = AFTER_CLOSING_LIMIT) -> CompoundSelect:
-    """Both statuses in one round trip; each part keeps its own ordered read."""
+    """Both statuses in one round trip; each part keeps its own ordered read.
+
+    Built once per limit (a statement is immutable): building it took a
+    third of the list's time."""
     parts = [
         _after_closing_part(s, limit).subquery() for s in (CaseStatus.RESOLVED, CaseStatus.CLOSED)
     ]
