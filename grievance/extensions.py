@@ -6,7 +6,7 @@ application, so it can sit at the bottom of the import graph.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from flask_babel import Babel
@@ -14,7 +14,7 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import MetaData, event
+from sqlalchemy import Executable, MetaData, Row, event
 from sqlalchemy.orm import DeclarativeBase, Session
 
 # Stable constraint names, so Alembic migrations work the same on SQLite
@@ -51,6 +51,18 @@ def row_lock(model: Any) -> dict[str, object] | None:
 
 
 _AFTER_COMMIT = "grievance.after_commit"
+
+
+def column_rows(statement: Executable) -> Sequence[Row[Any]]:
+    """The rows of a SELECT of plain columns (no mapped objects), run on the
+    session's connection, in its transaction.
+
+    `db.session.execute` has no object to load for such a statement, yet
+    its ORM layer costs about 0.2 ms a query; the queue's hot queries skip
+    it. Pending changes are flushed first, as the session's autoflush would.
+    """
+    db.session.flush()
+    return db.session.connection().execute(statement).all()
 
 
 def after_commit(callback: Callable[[], Any]) -> None:

@@ -148,3 +148,16 @@ def test_due_time_follows_urgency(app: Flask) -> None:
         assert hours == pytest.approx(1)
         standard, _ = make_case(urgency="P3")
         assert (standard.due_at - standard.created_at).days >= 5
+
+
+def test_column_rows_sees_what_the_session_has_not_flushed(app: Flask) -> None:
+    from grievance.extensions import column_rows
+
+    with app.app_context():
+        case, _receipt = make_case(narrative="x")
+        commit()
+        case_id, reference = case.id, case.reference
+        case.unread_count = 7  # pending in the session, not yet written
+        rows = column_rows(select(Case.reference, Case.unread_count).where(Case.id == case_id))
+        assert [tuple(r) for r in rows] == [(reference, 7)]
+        db.session.rollback()

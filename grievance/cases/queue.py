@@ -45,7 +45,7 @@ from grievance.cases.models import Case, CaseStatus, Category, Channel, case_cat
 from grievance.cases.redflags import URGENCY_ORDER
 from grievance.cases.workspace_models import AFTER_CLOSING_SQL, OPEN_SQL
 from grievance.datakeys import as_utc, utcnow
-from grievance.extensions import db
+from grievance.extensions import column_rows, db
 from grievance.i18n import BY_CODE
 from grievance.staff.models import Role, StaffUser
 
@@ -292,7 +292,7 @@ def written_after_closing(limit: int = AFTER_CLOSING_LIMIT) -> list[AfterClosing
     boss retaliated after the settlement, say) would wait unseen. Opening
     the case marks it read; the caseworker reopens it if it calls for more.
     """
-    rows = list(db.session.execute(after_closing_statement(limit)))
+    rows = list(column_rows(after_closing_statement(limit)))
     rows.sort(key=lambda row: (as_utc(row[5]) if row[5] else _LONG_AGO, row[6]), reverse=True)
     return [AfterClosing(*row[:6]) for row in rows[:limit]]
 
@@ -321,7 +321,7 @@ def queue_page(
             # A row value: both databases seek straight to it in the index.
             query = query.where(tuple_(Case.due_at, Case.id) > (after.due_at, after.id))
         query = query.order_by(Case.due_at, Case.id).limit(_inline_limit(wanted - len(found)))
-        found.extend(db.session.execute(query).all())
+        found.extend(column_rows(query))
         if len(found) >= wanted:
             break
     more = len(found) > limit
