@@ -21,7 +21,7 @@ from grievance.cases.deadlines import due_at
 from grievance.cases.models import Case, CaseStatus, Message
 from grievance.cases.services import record_view
 from grievance.datakeys import utcnow
-from grievance.extensions import db
+from grievance.extensions import column_rows, db
 from grievance.staff.models import Role, StaffUser
 
 # After the first human contact the clock that matters is the next update
@@ -234,12 +234,8 @@ def thread(case: Case, before: int | None = None, size: int = THREAD_PAGE) -> Th
     if before is None and not more:
         total = len(rows)  # the whole thread is on this page: nothing to count
     else:
-        total = int(
-            db.session.scalar(
-                select(func.count()).select_from(Message).where(Message.case_id == case.id)
-            )
-            or 0
-        )
+        count = select(func.count()).select_from(Message).where(Message.case_id == case.id)
+        total = int(column_rows(count)[0][0] or 0)
     return ThreadPage(
         messages=rows,
         earlier=rows[0].id if more and rows else None,

@@ -27,7 +27,7 @@ from grievance.cases import audit, triage
 from grievance.cases.contact import WINDOWS, ContactWishes
 from grievance.cases.models import Case, ContactMethod, Message
 from grievance.datakeys import utcnow
-from grievance.extensions import db
+from grievance.extensions import column_rows, db
 from grievance.notify import outbox
 from grievance.notify.models import OutboundMessage, OutboxStatus
 from grievance.staff.models import StaffUser
@@ -236,13 +236,12 @@ def contact_state(case: Case) -> ContactState:
     address = wishes.phone if case.contact_method in PHONE_CHANNELS else wishes.email
     index = outbox.address_index(case.contact_method, address) if address else None
     rule = outbox.rule_for(index)
-    counts = dict(
-        db.session.execute(
-            select(OutboundMessage.status, func.count())
-            .where(OutboundMessage.case_id == case.id)
-            .group_by(OutboundMessage.status)
-        ).all()
+    by_status = (
+        select(OutboundMessage.status, func.count())
+        .where(OutboundMessage.case_id == case.id)
+        .group_by(OutboundMessage.status)
     )
+    counts: dict[str, int] = {status: count for status, count in column_rows(by_status)}
     window = None
     if case.contact_method == ContactMethod.WHATSAPP:
         window = outbox.window_open(rule, utcnow())

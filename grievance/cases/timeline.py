@@ -19,7 +19,7 @@ from sqlalchemy import func, select, text
 from grievance.cases import labels
 from grievance.cases.models import STORY_EVENTS_SQL, CaseEvent
 from grievance.cases.queue import staff_labels
-from grievance.extensions import db
+from grievance.extensions import column_rows, db
 
 # Why photos sent by message were not kept (the audit detail's "reason").
 MEDIA_NOT_KEPT: dict[str | None, Any] = {
@@ -67,14 +67,12 @@ def timeline(case_id: int, *, include_views: bool = False) -> list[TimelineLine]
 
 
 def view_count(case_id: int) -> int:
-    return int(
-        db.session.scalar(
-            select(func.count())
-            .select_from(CaseEvent)
-            .where(CaseEvent.case_id == case_id, CaseEvent.kind == "case.viewed")
-        )
-        or 0
+    count = (
+        select(func.count())
+        .select_from(CaseEvent)
+        .where(CaseEvent.case_id == case_id, CaseEvent.kind == "case.viewed")
     )
+    return int(column_rows(count)[0][0] or 0)
 
 
 def _staff(names: dict[int, str], staff_id: Any) -> str:
