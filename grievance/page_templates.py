@@ -58,9 +58,9 @@ class CatalogEnvironment(Environment):
 
     def __init__(self, app: Flask, **options: Any) -> None:
         super().__init__(app, **options)
-        # Shared with the copies (overlays share the attributes): keyed by
-        # the catalog object, which lives as long as the process.
-        self.copies: dict[int, tuple[NullTranslations, CatalogEnvironment]] = {}
+        # Shared with the copies (overlays share the attributes); catalogs
+        # live as long as the process (i18n.CatalogDomain keeps them).
+        self.copies: dict[NullTranslations, CatalogEnvironment] = {}
 
     def for_page(self) -> CatalogEnvironment:
         """The copy for the catalog `_()` would use now, or this environment."""
@@ -69,14 +69,14 @@ class CatalogEnvironment(Environment):
         catalog = i18n.stable_page_catalog()
         if catalog is None:
             return self
-        entry = self.copies.get(id(catalog))
-        if entry is None:
+        copy = self.copies.get(catalog)
+        if copy is None:
             # A fresh cache: the shared environment's compiled templates
             # must not be copied over.
             copy = self.overlay(cache_size=CACHE_SIZE)
             copy.catalog = catalog
-            entry = self.copies.setdefault(id(catalog), (catalog, copy))
-        return entry[1]
+            copy = self.copies.setdefault(catalog, copy)
+        return copy
 
     def get_template(self, name: Any, parent: str | None = None, globals: Any = None) -> Template:
         env = self.for_page()

@@ -235,7 +235,7 @@ def thread(case: Case, before: int | None = None, size: int = THREAD_PAGE) -> Th
         total = len(rows)  # the whole thread is on this page: nothing to count
     else:
         count = select(func.count()).select_from(Message).where(Message.case_id == case.id)
-        total = int(column_rows(count)[0][0] or 0)
+        total = int(column_rows(count)[0][0])
     return ThreadPage(
         messages=rows,
         earlier=rows[0].id if more and rows else None,

@@ -72,7 +72,7 @@ def view_count(case_id: int) -> int:
         .select_from(CaseEvent)
         .where(CaseEvent.case_id == case_id, CaseEvent.kind == "case.viewed")
     )
-    return int(column_rows(count)[0][0] or 0)
+    return int(column_rows(count)[0][0])
 
 
 def _staff(names: dict[int, str], staff_id: Any) -> str:
