@@ -2,8 +2,9 @@
 resolution and escalation.
 
 The case page includes `staff/case_referrals.html`, which asks
-`case_referral_panel(case)` (a template global registered here, wrapping
-`referral_panel`) for its data, so the case view itself needs no change.
+`case_referral_panel(case, parts)` (a template global registered here,
+wrapping `referral_panel`) for its data; the case view passes only `parts`,
+which says which of the case's lists are empty.
 The actions are POST routes under /staff/cases/<reference>/...; each
 authorises the caseworker, calls one service, commits and returns to the
 case page.
@@ -242,8 +243,13 @@ class Panel:
     platforms: dict[str, Any] = field(default_factory=lambda: escalation.PLATFORMS)
 
 
-def referral_panel(case: Case) -> Panel:
-    """Everything `staff/case_referrals.html` shows, computed for this case now."""
+def referral_panel(case: Case, parts: queries.CaseParts | None = None) -> Panel:
+    """Everything `staff/case_referrals.html` shows, computed for this case now.
+
+    `parts` (from `queries.case_parts`) says which lists are empty: those
+    are not asked for.
+    """
+    parts = parts or queries.CaseParts()
     active = partners.list_partners(active_only=True)
     suggestions = [
         SuggestionRow(s, _allowed_for(case, s.partner.id))
@@ -270,10 +276,12 @@ def referral_panel(case: Case) -> Panel:
         consents=sorted(
             (c for c in case.consents if c.scope in consent.SHARING_SCOPES), key=lambda c: -c.id
         ),
-        question=consent.open_request(case),
+        question=consent.open_request(case) if parts.open_questions else None,
         referrals=rows,
         partners=active,
-        escalations=[(e, escalation.next_statuses(e)) for e in escalation.escalations_for(case)],
+        escalations=[(e, escalation.next_statuses(e)) for e in escalation.escalations_for(case)]
+        if parts.escalations
+        else [],
         # Without a referral or an open check-in nothing can be due: skip
         # the three queries (most cases on the page have neither).
         due=referrals.due_items(case_ids=[case.id])

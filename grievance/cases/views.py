@@ -207,6 +207,7 @@ def case_detail(reference: str) -> Any:
     # The audit event is committed before anything is shown; what was read
     # for it stays loaded (reloading the case and its lists cost 5 queries).
     commit(keep_loaded=True)
+    parts = queries.case_parts(case)
 
     flags = scan(case.narrative)
     suggested_indicators = triage.suggest_indicators(list(case.categories))
@@ -255,6 +256,7 @@ def case_detail(reference: str) -> Any:
         clock_form=ClockForm(prefix="clock"),
         button_form=EmptyForm(),
         canned=canned,
+        parts=parts,
     )
 
 

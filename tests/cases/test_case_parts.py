@@ -1,0 +1,81 @@
+"""The case page asks once which of a case's lists are empty, and reads only
+the others."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Flask
+
+from grievance.cases import queries
+from grievance.cases.models import Attachment, Case, CaseClock
+from grievance.cases.referral_models import ConsentRequest
+from grievance.cases.services import format_code
+from grievance.datakeys import utcnow
+from grievance.extensions import commit, db
+from tests.cases.referral_helpers import build, case_of, grant, login
+from tests.test_reference_cache import StatementCounter
+
+LISTS = ("attachments", "case_clocks", "consents", "referrals", "consent_requests", "escalations")
+
+
+def test_case_parts_follows_each_list(app: Flask) -> None:
+    world = build(app)  # a case with one attachment
+    with app.app_context():
+        case = case_of(world)
+        parts = queries.case_parts(case)
+        assert parts == queries.CaseParts(
+            attachments=True,
+            clocks=False,
+            consents=False,
+            referrals=False,
+            open_questions=False,
+            escalations=False,
+        )
+        db.session.add(CaseClock(case_id=case.id, kind="dismissal_notice", due_at=utcnow()))
+        question = ConsentRequest(case_id=case.id, scope="share_narrative")
+        db.session.add(question)
+        commit()
+        parts = queries.case_parts(db.session.get(Case, world.case_id))
+        assert parts.clocks and parts.open_questions and not parts.consents
+        # A question already answered or superseded is not an open one.
+        question.closed_at = utcnow() - timedelta(minutes=1)
+        commit()
+        assert not queries.case_parts(db.session.get(Case, world.case_id)).open_questions
+        grant(world, "share_narrative", world.union_id)
+        assert queries.case_parts(db.session.get(Case, world.case_id)).consents
+
+
+def test_empty_lists_are_not_read_and_the_others_are(app: Flask) -> None:
+    world = build(app)
+    client = login(app, "cw@example.org", world.caseworker_secret)
+    url = f"/staff/cases/{format_code(world.reference)}"
+    with app.app_context(), StatementCounter() as counter:
+        response = client.get(url)
+    assert response.status_code == 200
+    html = response.data.decode()
+    assert "CANARY-payslip.pdf" in html
+    reads = [s for s in counter.statements if s.lstrip().upper().startswith("SELECT")]
+    probe = [s for s in reads if "EXISTS" in s]
+    assert len(probe) == 1
+    others = [s for s in reads if s not in probe]
+    read_from = {t for t in LISTS for s in others if f"FROM {t} " in s + " "}
+    # Only the attachments are read; the five empty lists are not asked for.
+    assert read_from == {"attachments"}
+
+
+def test_a_list_known_to_be_loaded_is_left_as_it_is(app: Flask) -> None:
+    world = build(app)
+    with app.app_context():
+        case = case_of(world)
+        loaded = list(case.attachments)
+        extra = Attachment(
+            data_key=case.data_key, case_id=case.id, content_type="text/plain", size=1
+        )
+        extra.filename = "second.txt"
+        extra.data = b"x"
+        db.session.add(extra)
+        db.session.flush()
+        queries.case_parts(case)
+        # Loaded before the probe: the probe does not replace it.
+        assert [a.id for a in case.attachments] == [a.id for a in loaded]
