@@ -232,6 +232,41 @@ def test_case_page_shows_the_case_and_audits_the_view(
         assert db.session.get(Case, worker_case["id"]).unread_count == 0
 
 
+def test_the_view_is_recorded_after_the_reads_and_counted_on_the_page(
+    app: Flask, client: FlaskClient, caseworker: int, worker_case: dict[str, Any]
+) -> None:
+    from tests.test_reference_cache import StatementCounter
+
+    with app.app_context(), StatementCounter() as counter:
+        html = page_of(client, worker_case["ref"])
+    assert "Viewed 1 times." in html  # this view, though written after the count
+    statements = [s.lstrip().split()[0].upper() for s in counter.statements]
+    writes = [i for i, word in enumerate(statements) if word in ("INSERT", "UPDATE")]
+    reads = [i for i, word in enumerate(statements) if word == "SELECT"]
+    # The audit chain is touched once, after every read of the page.
+    assert writes and min(writes) > max(reads)
+    assert "Viewed 2 times." in page_of(client, worker_case["ref"])
+
+
+def test_no_page_is_sent_when_its_view_cannot_be_recorded(
+    app: Flask,
+    client: FlaskClient,
+    caseworker: int,
+    worker_case: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from grievance.cases import casework
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("the audit chain is unavailable")
+
+    monkeypatch.setattr(casework, "record_view", broken)
+    response = client.get(f"/staff/cases/{worker_case['ref']}")
+    assert response.status_code == 500
+    assert STORY not in response.data.decode()
+    assert events(app, worker_case["id"], "case.viewed") == []
+
+
 def test_triage_saves_codes_and_seals_the_intermediaries(
     app: Flask, client: FlaskClient, caseworker: int, worker_case: dict[str, Any]
 ) -> None:
