@@ -1,4 +1,5 @@
-"""The base of every form: Flask-WTF with WTForms' own messages cached.
+"""The base of every form: Flask-WTF with WTForms' own messages cached, and
+fields drawn by the faster widgets of `grievance.widgets`.
 
 Flask-WTF loads WTForms' message catalog from disk once per request (it
 caches it on the request), and every form with a field that has no label
@@ -15,6 +16,9 @@ from flask import current_app
 from flask_babel import get_locale
 from flask_wtf import FlaskForm
 from wtforms.i18n import messages_path
+from wtforms.widgets.core import clean_key
+
+from grievance.widgets import faster
 
 _CATALOGS: dict[str, support.NullTranslations] = {}
 
@@ -46,3 +50,11 @@ class BaseForm(FlaskForm):
             if not current_app.config.get("WTF_I18N_ENABLED", True):
                 return super().get_translations(form)
             return _MESSAGES
+
+        def render_field(self, field: Any, render_kw: dict[str, Any]) -> Any:
+            # WTForms' own, with the widget swapped for its faster copy.
+            render_kw = {clean_key(k): v for k, v in render_kw.items()}
+            own = getattr(field, "render_kw", None)
+            if own is not None:
+                render_kw = {**{clean_key(k): v for k, v in own.items()}, **render_kw}
+            return faster(field.widget)(field, **render_kw)

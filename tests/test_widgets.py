@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 from wtforms import Form, SelectMultipleField
+from wtforms.meta import DefaultMeta
 from wtforms.validators import DataRequired
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -81,3 +82,51 @@ def test_fast_select_draws_what_wtforms_draws() -> None:
         reference = Reference(prefix="s", data={"pick": value})
         assert str(fast.pick(class_="x")) == str(reference.pick(class_="x"))
     assert 'selected value="a"' in str(Fast(data={"pick": "a"}).pick())
+
+
+def _all_forms() -> list[type]:
+    from grievance.formbase import BaseForm
+
+    found, todo = [], [BaseForm]
+    while todo:
+        cls = todo.pop()
+        for sub in cls.__subclasses__():
+            found.append(sub)
+            todo.append(sub)
+    return found
+
+
+def test_every_form_field_is_drawn_as_wtforms_draws_it(app: Flask) -> None:
+    """The faster widgets (through BaseForm) write exactly what WTForms'
+    own widgets write, for every field of every form of the app."""
+    forms = _all_forms()
+    assert len(forms) > 20
+    compared = 0
+    with app.test_request_context():
+        for cls in forms:
+            form = cls(prefix="t")
+            for field in form:
+                if getattr(field, "choices", ()) is None:
+                    continue  # choices are filled in by the view
+                for extra in ({}, {"class_": "wide", "data_x": 'a"<b>', "autocomplete": False}):
+                    reference = DefaultMeta.render_field(form.meta, field, dict(extra))
+                    assert str(field(**extra)) == str(reference), (cls.__name__, field.name)
+                    compared += 1
+    assert compared > 100
+
+
+def test_html_params_writes_what_wtforms_writes() -> None:
+    from markupsafe import Markup
+    from wtforms.widgets import html_params as reference
+
+    from grievance.widgets import html_params
+
+    cases = [
+        {},
+        {"id": "x", "name": "n", "value": 'a "quoted" <tag> & more'},
+        {"class_": "c", "for_": "f", "data_user_name": "u", "aria_labelledby": "l"},
+        {"required": True, "disabled": False, "checked": True, "maxlength": 200},
+        {"value": Markup('<b title="x">safe</b>'), "placeholder": "ABCD-2345"},
+    ]
+    for kwargs in cases:
+        assert html_params(**kwargs) == reference(**kwargs)
