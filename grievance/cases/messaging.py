@@ -230,18 +230,21 @@ class ContactState:
     failed: int
 
 
-def contact_state(case: Case) -> ContactState:
-    """The case's contact situation, for the case page."""
+def contact_state(case: Case, *, outbound: bool = True) -> ContactState:
+    """The case's contact situation, for the case page. `outbound=False`
+    says the case has no outbox message: nothing to count."""
     wishes = wishes_of(case)
     address = wishes.phone if case.contact_method in PHONE_CHANNELS else wishes.email
     index = outbox.address_index(case.contact_method, address) if address else None
     rule = outbox.rule_for(index)
-    by_status = (
-        select(OutboundMessage.status, func.count())
-        .where(OutboundMessage.case_id == case.id)
-        .group_by(OutboundMessage.status)
-    )
-    counts: dict[str, int] = {status: count for status, count in column_rows(by_status)}
+    counts: dict[str, int] = {}
+    if outbound:
+        by_status = (
+            select(OutboundMessage.status, func.count())
+            .where(OutboundMessage.case_id == case.id)
+            .group_by(OutboundMessage.status)
+        )
+        counts = {status: count for status, count in column_rows(by_status)}
     window = None
     if case.contact_method == ContactMethod.WHATSAPP:
         window = outbox.window_open(rule, utcnow())

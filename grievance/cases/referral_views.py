@@ -246,7 +246,7 @@ class Panel:
 def referral_panel(case: Case, parts: queries.CaseParts | None = None) -> Panel:
     """Everything `staff/case_referrals.html` shows, computed for this case now.
 
-    `parts` (from `queries.case_parts`) says which lists are empty: those
+    `parts` (from `queries.case_with_parts`) says which lists are empty: those
     are not asked for.
     """
     parts = parts or queries.CaseParts()

@@ -201,9 +201,11 @@ def _assign_form() -> AssignForm:
 @bp.get("/staff/cases/<reference>")
 @require_role(*CASE_STAFF)
 def case_detail(reference: str) -> Any:
-    case = _case_or_404(reference)
+    found = queries.case_with_parts(normalise_code(reference))
+    if found is None:
+        abort(404)
+    case, parts = found
     actor = current_user._get_current_object()
-    parts = queries.case_parts(case)
 
     flags = scan(case.narrative)
     suggested_indicators = triage.suggest_indicators(list(case.categories))
@@ -233,7 +235,7 @@ def case_detail(reference: str) -> Any:
         suggested_urgency=triage.suggest_urgency(list(case.categories), flags),
         parties=triage.parties_of(case),
         wishes=ContactWishes.from_json(case.contact),
-        contact_state=messaging.contact_state(case),
+        contact_state=messaging.contact_state(case, outbound=parts.outbound),
         language=i18n.BY_CODE.get(case.language),
         thread=thread,
         staff_names=work_queue.staff_labels(

@@ -1,5 +1,5 @@
-"""The case page asks once which of a case's lists are empty, and reads only
-the others."""
+"""The case page reads the case and which of its lists are empty in one
+query, then reads only the lists that hold something."""
 
 from __future__ import annotations
 
@@ -8,42 +8,67 @@ from datetime import timedelta
 from flask import Flask
 
 from grievance.cases import queries
-from grievance.cases.models import Attachment, Case, CaseClock
+from grievance.cases.models import Attachment, CaseClock
 from grievance.cases.referral_models import ConsentRequest
 from grievance.cases.services import format_code
 from grievance.datakeys import utcnow
 from grievance.extensions import commit, db
+from grievance.notify.models import OutboundMessage
 from tests.cases.referral_helpers import build, case_of, grant, login
 from tests.test_reference_cache import StatementCounter
 
-LISTS = ("attachments", "case_clocks", "consents", "referrals", "consent_requests", "escalations")
+LISTS = (
+    "attachments",
+    "case_clocks",
+    "consents",
+    "referrals",
+    "consent_requests",
+    "escalations",
+    "outbound_messages",
+)
 
 
-def test_case_parts_follows_each_list(app: Flask) -> None:
+def parts_of(reference: str) -> queries.CaseParts:
+    db.session.expunge_all()  # as a new request would: nothing loaded yet
+    found = queries.case_with_parts(reference)
+    assert found is not None
+    return found[1]
+
+
+def test_case_with_parts_follows_each_list(app: Flask) -> None:
     world = build(app)  # a case with one attachment
     with app.app_context():
+        assert queries.case_with_parts("NOSUCHREF") is None
         case = case_of(world)
-        parts = queries.case_parts(case)
-        assert parts == queries.CaseParts(
+        assert parts_of(world.reference) == queries.CaseParts(
             attachments=True,
             clocks=False,
             consents=False,
             referrals=False,
             open_questions=False,
             escalations=False,
+            outbound=False,
         )
         db.session.add(CaseClock(case_id=case.id, kind="dismissal_notice", due_at=utcnow()))
         question = ConsentRequest(case_id=case.id, scope="share_narrative")
         db.session.add(question)
         commit()
-        parts = queries.case_parts(db.session.get(Case, world.case_id))
+        question_id = question.id
+        parts = parts_of(world.reference)
         assert parts.clocks and parts.open_questions and not parts.consents
         # A question already answered or superseded is not an open one.
+        question = db.session.get(ConsentRequest, question_id)
         question.closed_at = utcnow() - timedelta(minutes=1)
         commit()
-        assert not queries.case_parts(db.session.get(Case, world.case_id)).open_questions
+        assert not parts_of(world.reference).open_questions
         grant(world, "share_narrative", world.union_id)
-        assert queries.case_parts(db.session.get(Case, world.case_id)).consents
+        assert parts_of(world.reference).consents
+        case = case_of(world)
+        db.session.add(
+            OutboundMessage(data_key=case.data_key, case_id=case.id, channel="sms", purpose="reply")
+        )
+        commit()
+        assert parts_of(world.reference).outbound
 
 
 def test_empty_lists_are_not_read_and_the_others_are(app: Flask) -> None:
@@ -57,10 +82,10 @@ def test_empty_lists_are_not_read_and_the_others_are(app: Flask) -> None:
     assert "CANARY-payslip.pdf" in html
     reads = [s for s in counter.statements if s.lstrip().upper().startswith("SELECT")]
     probe = [s for s in reads if "EXISTS" in s]
-    assert len(probe) == 1
+    assert len(probe) == 1 and "FROM cases" in probe[0]
     others = [s for s in reads if s not in probe]
     read_from = {t for t in LISTS for s in others if f"FROM {t} " in s + " "}
-    # Only the attachments are read; the five empty lists are not asked for.
+    # Only the attachments are read; the six empty lists are not asked for.
     assert read_from == {"attachments"}
 
 
@@ -76,6 +101,7 @@ def test_a_list_known_to_be_loaded_is_left_as_it_is(app: Flask) -> None:
         extra.data = b"x"
         db.session.add(extra)
         db.session.flush()
-        queries.case_parts(case)
-        # Loaded before the probe: the probe does not replace it.
+        found = queries.case_with_parts(case.reference)
+        assert found is not None and found[0] is case
+        # Loaded before the query: it is not replaced.
         assert [a.id for a in case.attachments] == [a.id for a in loaded]
