@@ -37,7 +37,7 @@ RESULTS = ROOT / "bench" / "results"
 CASES = int(os.environ.get("BENCH_CASES", "100000"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "8"))
-SOLO_SECONDS = 2
+SOLO_SECONDS = int(os.environ.get("BENCH_SOLO_SECONDS", "2"))
 THREADS = 2
 DATABASES = os.environ.get("BENCH_DATABASES", "sqlite,postgresql").split(",")
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
@@ -62,7 +62,7 @@ KEEP_COOKIES = {"queue", "queue_filtered", "case_page", "dashboard"}
 # Their requests store and queue; one worker then does this many of the
 # jobs they left, timed (bench/drain.py).
 DRAINED = {"report_post": "held reports opened", "webhook": "inbound messages handled"}
-DRAIN_JOBS = 300
+DRAIN_JOBS = int(os.environ.get("BENCH_DRAIN_JOBS", "300"))
 TARGETS = {  # scenario: (min ratio to /healthz, max p95 ms)
     "report_post": (0.35, None),
     "webhook": (0.35, None),
