@@ -74,24 +74,14 @@ def after_commit(callback: Callable[[], Any]) -> None:
     db.session.info.setdefault(_AFTER_COMMIT, []).append(callback)
 
 
-def commit(*, keep_loaded: bool = False) -> None:
+def commit() -> None:
     """Commit the unit of work, then run what waited for the commit.
 
     Views, webhooks, jobs and CLI commands call this; services only flush.
     A failing callback raises after the data is safely committed (the
     outbox sweeper will retry what it was about to do).
-
-    `keep_loaded` leaves the objects this request has read usable without
-    reloading them: for a view that commits a side record (an audit event)
-    and then goes on to show what it had already read.
     """
-    session = db.session()
-    expire = session.expire_on_commit
-    session.expire_on_commit = expire and not keep_loaded
-    try:
-        session.commit()
-    finally:
-        session.expire_on_commit = expire
+    db.session.commit()
     callbacks = db.session.info.pop(_AFTER_COMMIT, [])
     for callback in callbacks:
         callback()
