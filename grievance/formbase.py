@@ -52,7 +52,8 @@ class BaseForm(FlaskForm):
             return _MESSAGES
 
         def render_field(self, field: Any, render_kw: dict[str, Any]) -> Any:
-            # WTForms' own, with the widget swapped for its faster copy.
+            # WTForms' DefaultMeta.render_field, with the widget swapped for
+            # its faster copy (grievance.widgets.faster).
             render_kw = {clean_key(k): v for k, v in render_kw.items()}
             own = getattr(field, "render_kw", None)
             if own is not None:

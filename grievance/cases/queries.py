@@ -23,13 +23,13 @@ def case_by_reference(reference: str) -> Case | None:
 class CaseParts:
     """Which of a case's lists hold anything, as the case page shows them."""
 
-    attachments: bool = True
-    clocks: bool = True
-    consents: bool = True
-    referrals: bool = True
-    open_questions: bool = True  # consent questions not yet closed
-    escalations: bool = True
-    outbound: bool = True  # messages in the outbox, whatever their state
+    attachments: bool
+    clocks: bool
+    consents: bool
+    referrals: bool
+    open_questions: bool  # consent questions not yet closed
+    escalations: bool
+    outbound: bool  # messages in the outbox, whatever their state
 
 
 # The lists that are relationships of Case, set as loaded when empty.

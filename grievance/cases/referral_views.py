@@ -243,13 +243,12 @@ class Panel:
     platforms: dict[str, Any] = field(default_factory=lambda: escalation.PLATFORMS)
 
 
-def referral_panel(case: Case, parts: queries.CaseParts | None = None) -> Panel:
+def referral_panel(case: Case, parts: queries.CaseParts) -> Panel:
     """Everything `staff/case_referrals.html` shows, computed for this case now.
 
     `parts` (from `queries.case_with_parts`) says which lists are empty: those
     are not asked for.
     """
-    parts = parts or queries.CaseParts()
     active = partners.list_partners(active_only=True)
     suggestions = [
         SuggestionRow(s, _allowed_for(case, s.partner.id))

@@ -179,14 +179,16 @@ def _triage_form(case: Case) -> TriageForm:
     return form
 
 
-def _fill_triage(form: TriageForm, case: Case, suggested_indicators: list[str]) -> None:
+def _fill_triage(
+    form: TriageForm, case: Case, suggested_indicators: list[str], parties: dict[str, str]
+) -> None:
     form.categories.data = [c.code for c in case.categories]
     # No indicators chosen yet: start from the ones the categories suggest.
     form.indicators.data = [i.code for i in case.indicators] or suggested_indicators
     form.urgency.data = case.urgency
     form.urgency_reason.data = ""
     form.residence_status.data = case.residence_status or ""
-    for role, name in triage.parties_of(case).items():
+    for role, name in parties.items():
         getattr(form, role).data = name
 
 
@@ -210,7 +212,8 @@ def case_detail(reference: str) -> Any:
     flags = scan(case.narrative)
     suggested_indicators = triage.suggest_indicators(list(case.categories))
     triage_form = _triage_form(case)
-    _fill_triage(triage_form, case, suggested_indicators)
+    parties = triage.parties_of(case)  # decrypted once, for the form and the page
+    _fill_triage(triage_form, case, suggested_indicators, parties)
     assign_form = _assign_form()
     assign_form.assignee.data = str(case.assignee_id) if case.assignee_id else ""
     reply_form = ReplyForm(prefix="reply")
@@ -233,7 +236,7 @@ def case_detail(reference: str) -> Any:
         flags=flags,
         suggested_indicators=suggested_indicators,
         suggested_urgency=triage.suggest_urgency(list(case.categories), flags),
-        parties=triage.parties_of(case),
+        parties=parties,
         wishes=ContactWishes.from_json(case.contact),
         contact_state=messaging.contact_state(case, outbound=parts.outbound),
         language=i18n.BY_CODE.get(case.language),
