@@ -48,6 +48,7 @@ def create_app(config: type[Config] | str | None = None, **overrides: object) ->
         errors,
         health,
         models,  # noqa: F401  (register every table)
+        pg_statements,
         security,
         templating,
     )
@@ -59,6 +60,7 @@ def create_app(config: type[Config] | str | None = None, **overrides: object) ->
     from grievance.staff import views as staff_views
 
     db_sqlite_pragmas(app)
+    pg_statements.init_app(app)
     dispatch.init_app(app)
     security.init_app(app)
     templating.init_app(app)

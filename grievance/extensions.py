@@ -6,7 +6,7 @@ application, so it can sit at the bottom of the import graph.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from flask_babel import Babel
@@ -53,7 +53,9 @@ def row_lock(model: Any) -> dict[str, object] | None:
 _AFTER_COMMIT = "grievance.after_commit"
 
 
-def column_rows(statement: Executable) -> Sequence[Row[Any]]:
+def column_rows(
+    statement: Executable, params: Mapping[str, Any] | None = None
+) -> Sequence[Row[Any]]:
     """The rows of a SELECT of plain columns (no mapped objects), run on the
     session's connection, in its transaction.
 
@@ -62,7 +64,7 @@ def column_rows(statement: Executable) -> Sequence[Row[Any]]:
     it. Pending changes are flushed first, as the session's autoflush would.
     """
     db.session.flush()
-    return db.session.connection().execute(statement).all()
+    return db.session.connection().execute(statement, params).all()
 
 
 def after_commit(callback: Callable[[], Any]) -> None:

@@ -189,17 +189,13 @@ def test_queue_queries_seek_the_partial_indices(app: Flask) -> None:
     cases are closed, and reads no table page."""
     with app.app_context():
         now = utcnow()
-        base = queue._filtered(QueueFilters(language="vi"), None, now)
-        statement = base.where(Case.urgency == "P1").order_by(Case.due_at, Case.id).limit(51)
+        statement = queue._page_statement(QueueFilters(language="vi"), "P1", 51, False)
         compiled = statement.compile(db.engine, compile_kwargs={"literal_binds": True})
         explained = plan(str(compiled))
         assert "COVERING INDEX ix_cases_open_language" in explained, explained
         assert "TEMP B-TREE" not in explained, explained
-        unfiltered = (
-            queue._filtered(QueueFilters(overdue=True), None, now)
-            .where(Case.urgency == "P0")
-            .order_by(Case.due_at, Case.id)
-            .limit(51)
+        unfiltered = queue._page_statement(QueueFilters(overdue=True), "P0", 51, False).params(
+            now=now
         )
         explained = plan(str(unfiltered.compile(db.engine, compile_kwargs={"literal_binds": True})))
         assert "COVERING INDEX ix_cases_open_queue" in explained, explained
