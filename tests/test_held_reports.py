@@ -130,3 +130,21 @@ def test_a_report_in_danger_is_opened_in_the_request(
         case = db.session.scalar(select(Case))
         assert case is not None and case.urgency == "P0"
     assert [job for job, _ids in runner.jobs if job == "open_held_report"] == []
+
+
+def test_a_new_reference_is_one_no_case_nor_held_report_has(
+    app: Flask, client: FlaskClient, runner: QueuedRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    submit(client, narrative="The first report.")
+    with app.app_context():
+        held_ref = db.session.scalar(select(HeldReport.reference))
+        case_ref = case_services.open_case(case_services.NewCase(language="vi", narrative="x"))[
+            0
+        ].reference
+        commit()
+        tries = iter([case_ref, held_ref, "FREEREF2"])
+        monkeypatch.setattr("grievance.crypto.random_code", lambda _n: next(tries))
+        assert case_services.new_reference(HeldReport.reference) == "FREEREF2"
+        tries = iter([case_ref, held_ref])
+        # Cases alone: a held report's reference is not looked at.
+        assert case_services.new_reference() == held_ref

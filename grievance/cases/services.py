@@ -5,19 +5,20 @@ Each service flushes and writes its audit event; the caller commits.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, String, bindparam, select
 
 from grievance import crypto
 from grievance.cases import audit, triage
 from grievance.cases.deadlines import due_at
 from grievance.cases.models import Case, Category, Channel, ContactMethod, Urgency
 from grievance.datakeys import DataKey, as_utc, utcnow
-from grievance.extensions import db
+from grievance.extensions import column_rows, db
 
 REFERENCE_LENGTH = 8  # ~39.6 bits
 SECRET_LENGTH = 12  # ~59.4 bits; with the reference, ~99 random bits
@@ -74,15 +75,25 @@ def normalise_code(text: str) -> str:
     return "".join(ch for ch in text.upper() if ch.isalnum())
 
 
+@functools.lru_cache(maxsize=8)
+def _reference_taken(elsewhere: tuple[Any, ...]) -> Select:
+    """Which of the cases and the `elsewhere` columns hold the bound
+    `reference`. Built once: a statement run again as the same object skips
+    SQLAlchemy's cache key and result matching (about 0.3 ms a report)."""
+    reference = bindparam("reference", type_=String)
+    query = select(Case.reference).where(Case.reference == reference)
+    for column in elsewhere:
+        query = query.union_all(select(column).where(column == reference))
+    return query
+
+
 def new_reference(*elsewhere: Any) -> str:
     """A random reference no case has, nor any row of the `elsewhere`
     reference columns (one query a try)."""
+    statement = _reference_taken(elsewhere)
     while True:
         reference = crypto.random_code(REFERENCE_LENGTH)
-        query = select(Case.reference).where(Case.reference == reference)
-        for column in elsewhere:
-            query = query.union_all(select(column).where(column == reference))
-        if db.session.scalar(query) is None:
+        if not column_rows(statement, {"reference": reference}):
             return reference
 
 

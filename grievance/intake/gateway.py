@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from grievance import crypto
 from grievance.cases import audit, messaging
@@ -71,13 +71,17 @@ def _timeout() -> timedelta:
     return timedelta(seconds=int(current_app.config.get("CONVERSATION_TIMEOUT_SECONDS", 7200)))
 
 
+# Built once: a statement run again as the same object skips SQLAlchemy's
+# cache key and result matching (every inbound message looks one up).
+_CONVERSATION_OF = select(Conversation).where(
+    Conversation.channel == bindparam("channel"),
+    Conversation.sender_index == bindparam("sender_index"),
+)
+
+
 def _conversation_for(channel: str, e164: str) -> Conversation:
     index = crypto.blind_index(crypto.current_ring(), e164, "phone")
-    found = db.session.scalar(
-        select(Conversation).where(
-            Conversation.channel == channel, Conversation.sender_index == index
-        )
-    )
+    found = db.session.scalar(_CONVERSATION_OF, {"channel": channel, "sender_index": index})
     if found is not None:
         return found
     conversation = Conversation(
