@@ -12,8 +12,9 @@ A transaction that only read ends the same way whether it commits or rolls
 back: nothing to keep, nothing to undo, every lock released. This
 connection ends such a transaction with COMMIT, which keeps the prepared
 statements. Any other statement (INSERT, UPDATE, DELETE, DDL, SAVEPOINT,
-SET, COPY, a SELECT ... INTO), a failed statement or a failed COMMIT gets
-the real ROLLBACK, exactly as before.
+SET, COPY, a SELECT ... INTO, a SELECT that calls pg_notify or set_config,
+whose effects a rollback undoes), a failed statement or a failed COMMIT
+gets the real ROLLBACK, exactly as before.
 """
 
 from __future__ import annotations
@@ -23,16 +24,25 @@ from typing import Any
 import psycopg
 from psycopg.pq import TransactionStatus
 
+_UNDONE_BY_ROLLBACK = ("PG_NOTIFY", "SET_CONFIG")
+
 
 def _only_reads(query: Any) -> bool:
-    """True for a plain SELECT (or an empty statement). Anything else counts as a write: a wrong
-    "write" only costs the cache, a wrong "read" would keep a change."""
+    """True for a plain SELECT (or an empty statement). Anything else counts
+    as a write: a wrong "write" only costs the cache, a wrong "read" would
+    keep a change."""
     if not isinstance(query, str):
         return False
     text = query.strip()
     if text == ";":
         return True  # SQLAlchemy's pre-ping: an empty statement
-    return text[:6].upper() == "SELECT" and " INTO " not in text.upper()
+    upper = text.upper()
+    return (
+        upper.startswith("SELECT")
+        and " INTO " not in upper
+        # Functions whose effect a rollback undoes (a notification, a setting).
+        and not any(name in upper for name in _UNDONE_BY_ROLLBACK)
+    )
 
 
 class _TrackingCursor(psycopg.Cursor[Any]):

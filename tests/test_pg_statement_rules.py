@@ -23,6 +23,8 @@ def test_reads(statement: str) -> None:
         "WITH gone AS (DELETE FROM cases RETURNING id) SELECT count(*) FROM gone",
         "SELECT 1 AS x INTO TEMP copy_of",
         "select * into copy_of from cases",
+        "SELECT pg_notify('jobs', 'x')",
+        "SELECT set_config('app.actor', '1', false)",
         "SAVEPOINT sa_savepoint_1",
         "SET LOCAL lock_timeout = '1s'",
         "CREATE TABLE t (x int)",
