@@ -10,11 +10,12 @@ role).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 
 from grievance.cases import audit, messaging, workflow
 from grievance.cases.deadlines import due_at
@@ -217,6 +218,17 @@ class ThreadPage:
     latest: bool
 
 
+@functools.lru_cache(maxsize=8)
+def _thread_statement(before: bool, limit: int) -> Select:
+    """Built once: the case page runs it on every view, and a statement run
+    again as the same object skips SQLAlchemy's cache key and result
+    matching."""
+    query = select(Message).where(Message.case_id == bindparam("case_id"))
+    if before:
+        query = query.where(Message.id < bindparam("before"))
+    return query.order_by(Message.id.desc()).limit(limit)
+
+
 def thread(case: Case, before: int | None = None, size: int = THREAD_PAGE) -> ThreadPage:
     """The latest messages of a case, or those just before message id `before`.
 
@@ -224,10 +236,8 @@ def thread(case: Case, before: int | None = None, size: int = THREAD_PAGE) -> Th
     decrypts) only the newest, walking the (case_id, id) index backwards,
     then turns them the reading way round.
     """
-    query = select(Message).where(Message.case_id == case.id)
-    if before is not None:
-        query = query.where(Message.id < before)
-    rows = list(db.session.scalars(query.order_by(Message.id.desc()).limit(size + 1)))
+    params = {"case_id": case.id, "before": before}
+    rows = list(db.session.scalars(_thread_statement(before is not None, size + 1), params))
     more = len(rows) > size
     rows = rows[:size]
     rows.reverse()

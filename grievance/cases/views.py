@@ -54,6 +54,7 @@ from grievance.cases.forms import (
 )
 from grievance.cases.labels import (
     TEMPLATE_GLOBALS,
+    channel_label,
 )
 from grievance.cases.models import (
     Attachment,
@@ -241,6 +242,8 @@ def case_detail(reference: str) -> Any:
         contact_state=messaging.contact_state(case, outbound=parts.outbound),
         language=i18n.BY_CODE.get(case.language),
         thread=thread,
+        # Each channel's name made once, not once a message.
+        channel_names={code: channel_label(code) for code in {m.channel for m in thread.messages}},
         staff_names=work_queue.staff_labels(
             {m.author_staff_id for m in thread.messages if m.author_staff_id}
             | ({case.assignee_id} if case.assignee_id else set())
