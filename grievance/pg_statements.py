@@ -4,9 +4,10 @@ psycopg prepares a statement on the server once a connection has run it
 five times; from then on the server neither parses nor plans it again. But
 psycopg forgets every prepared statement at each ROLLBACK, and nearly every
 request ends with one: Flask-SQLAlchemy closes the request's session, and a
-session that only read rolls its transaction back. So no statement ever
-reached its fifth run, and every page planned its queries anew: 0.3-0.5 ms
-of planning for each of the queue's statements (EXPLAIN ANALYZE, warm).
+session that only read rolls its transaction back. So a statement run once
+a request was never prepared, and every page planned its queries anew:
+0.3-0.5 ms of planning for each of the queue's statements (EXPLAIN
+ANALYZE, warm).
 
 A transaction that only read ends the same way whether it commits or rolls
 back: nothing to keep, nothing to undo, every lock released. This
