@@ -62,6 +62,13 @@ def column_rows(
     `db.session.execute` has no object to load for such a statement, yet
     its ORM layer costs about 0.2 ms a query; the queue's hot queries skip
     it. Pending changes are flushed first, as the session's autoflush would.
+
+    Hot statements are built once, with their values bound when they run
+    (`params`): a statement run again as the same object skips SQLAlchemy's
+    cache key and the matching of its result columns to the cached
+    statement's, about 0.3 ms a query (measured in-process). The queue, the
+    case thread, the audit head, the reference check and the conversation
+    look-up are kept that way.
     """
     db.session.flush()
     return db.session.connection().execute(statement, params).all()

@@ -220,9 +220,8 @@ class ThreadPage:
 
 @functools.lru_cache(maxsize=8)
 def _thread_statement(before: bool, limit: int) -> Select:
-    """Built once: the case page runs it on every view, and a statement run
-    again as the same object skips SQLAlchemy's cache key and result
-    matching."""
+    """The thread's statement, built once (see `column_rows`): the case page
+    runs it on every view."""
     query = select(Message).where(Message.case_id == bindparam("case_id"))
     if before:
         query = query.where(Message.id < bindparam("before"))

@@ -78,8 +78,7 @@ def normalise_code(text: str) -> str:
 @functools.lru_cache(maxsize=8)
 def _reference_taken(elsewhere: tuple[Any, ...]) -> Select:
     """Which of the cases and the `elsewhere` columns hold the bound
-    `reference`. Built once: a statement run again as the same object skips
-    SQLAlchemy's cache key and result matching (about 0.3 ms a report)."""
+    `reference`; built once (see `column_rows`)."""
     reference = bindparam("reference", type_=String)
     query = select(Case.reference).where(Case.reference == reference)
     for column in elsewhere:

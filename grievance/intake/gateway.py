@@ -71,8 +71,8 @@ def _timeout() -> timedelta:
     return timedelta(seconds=int(current_app.config.get("CONVERSATION_TIMEOUT_SECONDS", 7200)))
 
 
-# Built once: a statement run again as the same object skips SQLAlchemy's
-# cache key and result matching (every inbound message looks one up).
+# Built once (see `grievance.extensions.column_rows`): every inbound message
+# looks one up.
 _CONVERSATION_OF = select(Conversation).where(
     Conversation.channel == bindparam("channel"),
     Conversation.sender_index == bindparam("sender_index"),
