@@ -228,12 +228,15 @@ def _thread_statement(before: bool, limit: int) -> Select:
     return query.order_by(Message.id.desc()).limit(limit)
 
 
-def thread(case: Case, before: int | None = None, size: int = THREAD_PAGE) -> ThreadPage:
+def thread(
+    case: Case, before: int | None = None, size: int = THREAD_PAGE, *, total: int | None = None
+) -> ThreadPage:
     """The latest messages of a case, or those just before message id `before`.
 
     A case can gather hundreds of messages over months; the page reads (and
     decrypts) only the newest, walking the (case_id, id) index backwards,
-    then turns them the reading way round.
+    then turns them the reading way round. `total`, when the caller has
+    counted the messages already, saves counting them again.
     """
     params = {"case_id": case.id, "before": before}
     rows = list(db.session.scalars(_thread_statement(before is not None, size + 1), params))
@@ -242,7 +245,7 @@ def thread(case: Case, before: int | None = None, size: int = THREAD_PAGE) -> Th
     rows.reverse()
     if before is None and not more:
         total = len(rows)  # the whole thread is on this page: nothing to count
-    else:
+    elif total is None:
         count = select(func.count()).select_from(Message).where(Message.case_id == case.id)
         total = int(column_rows(count)[0][0])
     return ThreadPage(

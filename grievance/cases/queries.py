@@ -6,10 +6,19 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, exists, select
+from sqlalchemy import ColumnElement, Select, bindparam, exists, func, select
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from grievance.cases.models import Attachment, Case, CaseClock, Consent, Referral
+from grievance.cases.models import (
+    Attachment,
+    Case,
+    CaseClock,
+    CaseEvent,
+    Consent,
+    Message,
+    Referral,
+)
 from grievance.cases.referral_models import ConsentRequest, Escalation
 from grievance.extensions import db
 from grievance.notify.models import OutboundMessage
@@ -21,7 +30,8 @@ def case_by_reference(reference: str) -> Case | None:
 
 @dataclass(frozen=True)
 class CaseParts:
-    """Which of a case's lists hold anything, as the case page shows them."""
+    """Which of a case's lists hold anything, as the case page shows them,
+    and how many views and messages it has."""
 
     attachments: bool
     clocks: bool
@@ -30,6 +40,8 @@ class CaseParts:
     open_questions: bool  # consent questions not yet closed
     escalations: bool
     outbound: bool  # messages in the outbox, whatever their state
+    views: int  # staff views recorded so far
+    messages: int  # messages and notes in the thread
 
 
 # The lists that are relationships of Case, set as loaded when empty.
@@ -49,10 +61,26 @@ def _present(case_id: Any) -> list[ColumnElement[bool]]:
     ]
 
 
+def _counts(case_id: Any) -> list[ColumnElement[int]]:
+    """The counts of CaseParts, in its order."""
+    return [
+        select(func.count())
+        .where(CaseEvent.case_id == case_id, CaseEvent.kind == "case.viewed")
+        .scalar_subquery(),
+        select(func.count()).where(Message.case_id == case_id).scalar_subquery(),
+    ]
+
+
 @functools.cache
 def _with_parts_statement() -> Select[Any]:
-    # Built once: the case page asks for it on every view.
-    return select(Case, *_present(Case.id)).where(Case.reference == bindparam("reference"))
+    # Built once: the case page asks for it on every view. The case's
+    # categories and indicators (a few codes each) come in the same query,
+    # joined, instead of one query each afterwards.
+    return (
+        select(Case, *_present(Case.id), *_counts(Case.id))
+        .where(Case.reference == bindparam("reference"))
+        .options(joinedload(Case.categories), joinedload(Case.indicators))
+    )
 
 
 def case_with_parts(reference: str) -> tuple[Case, CaseParts] | None:
@@ -63,13 +91,18 @@ def case_with_parts(reference: str) -> tuple[Case, CaseParts] | None:
     query of its own (seven in all, a database round trip each); here only
     the lists that hold something are read afterwards. The empty ones that
     are relationships of the case are set as loaded, so the page reads them
-    without a query; the others are skipped by their callers.
+    without a query; the others are skipped by their callers. The page's
+    two counts and the case's categories and indicators come in the same
+    query: four round trips fewer.
     """
-    row = db.session.execute(_with_parts_statement(), {"reference": reference}).first()
-    if row is None:
+    # One row per category and indicator pair (joined): all of them are
+    # read, and unique() folds them into the one case.
+    rows = db.session.execute(_with_parts_statement(), {"reference": reference}).unique().all()
+    if not rows:
         return None
-    case, *found = row
-    parts = CaseParts(*(bool(value) for value in found))
+    case, *found = rows[0]
+    present, (views, messages) = found[:-2], found[-2:]
+    parts = CaseParts(*(bool(value) for value in present), views=views, messages=messages)
     loaded = case.__dict__
     for name in _RELATIONSHIPS:
         if not getattr(parts, name) and name not in loaded:

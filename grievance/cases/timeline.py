@@ -14,12 +14,12 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 
 from grievance.cases import labels
 from grievance.cases.models import STORY_EVENTS_SQL, CaseEvent
 from grievance.cases.queue import staff_labels
-from grievance.extensions import column_rows, db
+from grievance.extensions import db
 
 # Why photos sent by message were not kept (the audit detail's "reason").
 MEDIA_NOT_KEPT: dict[str | None, Any] = {
@@ -64,15 +64,6 @@ def timeline(case_id: int, *, include_views: bool = False) -> list[TimelineLine]
         )
         for event in events
     ]
-
-
-def view_count(case_id: int) -> int:
-    count = (
-        select(func.count())
-        .select_from(CaseEvent)
-        .where(CaseEvent.case_id == case_id, CaseEvent.kind == "case.viewed")
-    )
-    return int(column_rows(count)[0][0])
 
 
 def _staff(names: dict[int, str], staff_id: Any) -> str:

@@ -225,7 +225,9 @@ def case_detail(reference: str) -> Any:
         if picked is not None:
             reply_form.body.data = picked.body
     actions = allowed_actions(case.status, actor_role=actor.role, review_state=case.review_state)
-    thread = casework.thread(case, before=request.args.get("before", type=int))
+    thread = casework.thread(
+        case, before=request.args.get("before", type=int), total=parts.messages
+    )
     # Resolving needs a coded outcome: the referral panel's resolution form
     # (grievance.cases.referral_views) does it, not a bare button.
     actions = [a for a in actions if a != Action.RESOLVE]
@@ -249,7 +251,7 @@ def case_detail(reference: str) -> Any:
             | ({case.assignee_id} if case.assignee_id else set())
         ),
         events=timeline.timeline(case.id, include_views=request.args.get("views") == "1"),
-        views=timeline.view_count(case.id) + 1,  # this view, recorded below
+        views=parts.views + 1,  # this view, recorded below
         show_views=request.args.get("views") == "1",
         actions=actions,
         triage_form=triage_form,

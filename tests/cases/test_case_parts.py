@@ -6,14 +6,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Flask
+from sqlalchemy import select
 
-from grievance.cases import queries
-from grievance.cases.models import Attachment, CaseClock
+from grievance.cases import casework, queries
+from grievance.cases.models import Attachment, CaseClock, IloIndicator
 from grievance.cases.referral_models import ConsentRequest
 from grievance.cases.services import format_code
 from grievance.datakeys import utcnow
 from grievance.extensions import commit, db
 from grievance.notify.models import OutboundMessage
+from grievance.staff.models import StaffUser
 from tests.cases.referral_helpers import build, case_of, grant, login
 from tests.test_reference_cache import StatementCounter
 
@@ -48,6 +50,8 @@ def test_case_with_parts_follows_each_list(app: Flask) -> None:
             open_questions=False,
             escalations=False,
             outbound=False,
+            views=0,
+            messages=0,
         )
         db.session.add(CaseClock(case_id=case.id, kind="dismissal_notice", due_at=utcnow()))
         question = ConsentRequest(case_id=case.id, scope="share_narrative")
@@ -105,3 +109,43 @@ def test_a_list_known_to_be_loaded_is_left_as_it_is(app: Flask) -> None:
         assert found is not None and found[0] is case
         # Loaded before the query: it is not replaced.
         assert [a.id for a in case.attachments] == [a.id for a in loaded]
+
+
+def test_counts_categories_and_indicators_come_with_the_case(app: Flask) -> None:
+    world = build(app)  # two categories
+    with app.app_context():
+        case = case_of(world)
+        case.indicators = list(db.session.scalars(select(IloIndicator).limit(3)))
+        commit()
+        actor = db.session.get(StaffUser, world.caseworker_id)
+        for text in ("one", "two", "three"):
+            casework.add_note(actor, case_of(world), text)
+        for _ in range(4):
+            casework.view_case(actor, case_of(world))
+        commit()
+        db.session.expunge_all()
+        with StatementCounter() as counter:
+            found = queries.case_with_parts(world.reference)
+            assert found is not None
+            case, parts = found
+            categories = sorted(c.code for c in case.categories)
+            indicators = sorted(i.code for i in case.indicators)
+        assert (parts.views, parts.messages) == (4, 3)
+        assert categories == ["DOC_RETAIN", "WAGE_UNPAID"]
+        assert len(indicators) == 3
+        # One statement: the joined lists were folded into the one case.
+        assert len(counter.statements) == 1
+
+
+def test_the_page_counts_views_and_messages_without_more_queries(app: Flask) -> None:
+    world = build(app)
+    client = login(app, "cw@example.org", world.caseworker_secret)
+    url = f"/staff/cases/{format_code(world.reference)}"
+    assert client.get(url).status_code == 200
+    with app.app_context(), StatementCounter() as counter:
+        response = client.get(url)
+    assert "Viewed 2 times." in response.data.decode()
+    reads = [s for s in counter.statements if s.lstrip().upper().startswith("SELECT")]
+    assert not [s for s in reads if "count(" in s.lower() and "FROM cases" not in s]
+    others = [s for s in reads if "FROM cases" not in s]
+    assert not [s for s in others if "case_categories" in s or "case_indicators" in s]
