@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from psycopg.pq import TransactionStatus
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DataError, ProgrammingError
+from sqlalchemy.exc import DataError, OperationalError, ProgrammingError
 
 from grievance.extensions import db
 from grievance.pg_statements import KeepingConnection
@@ -91,3 +91,42 @@ def test_a_committed_write_stays(conn: Connection) -> None:
     conn.execute(text("SELECT count(*) FROM scratch"))
     conn.rollback()  # only read since the commit
     assert conn.execute(text("SELECT count(*) FROM scratch")).scalar_one() == 1
+
+
+def test_a_read_opens_no_transaction(conn: Connection) -> None:
+    # No BEGIN was sent: psycopg leaves a transaction open after any
+    # statement it sent inside one.
+    assert conn.execute(text("SELECT count(*) FROM scratch")).scalar_one() == 0
+    assert _raw(conn).info.transaction_status == TransactionStatus.IDLE
+    conn.execute(text("INSERT INTO scratch VALUES (1)"))
+    assert _raw(conn).info.transaction_status == TransactionStatus.INTRANS
+    # Inside the transaction a read stays in it and sees its write.
+    assert conn.execute(text("SELECT count(*) FROM scratch")).scalar_one() == 1
+    conn.rollback()
+    assert conn.execute(text("SELECT count(*) FROM scratch")).scalar_one() == 0
+
+
+def test_a_read_that_locks_rows_holds_them_until_the_end(app: Flask, conn: Connection) -> None:
+    conn.execute(text("CREATE TABLE IF NOT EXISTS lock_probe (x integer)"))
+    conn.execute(text("DELETE FROM lock_probe"))
+    conn.execute(text("INSERT INTO lock_probe VALUES (1)"))
+    conn.commit()
+    try:
+        conn.execute(text("SELECT x FROM lock_probe FOR UPDATE")).all()
+        assert _raw(conn).info.transaction_status == TransactionStatus.INTRANS
+        with db.engine.connect() as other:
+            with pytest.raises(OperationalError):
+                other.execute(text("SELECT x FROM lock_probe FOR UPDATE NOWAIT")).all()
+            other.rollback()
+        conn.rollback()
+    finally:
+        conn.execute(text("DROP TABLE lock_probe"))
+        conn.commit()
+
+
+def test_a_stricter_isolation_level_keeps_reads_in_one_transaction(conn: Connection) -> None:
+    conn.commit()
+    repeatable = conn.execution_options(isolation_level="REPEATABLE READ")
+    repeatable.execute(text("SELECT count(*) FROM scratch"))
+    assert _raw(conn).info.transaction_status == TransactionStatus.INTRANS
+    repeatable.rollback()
