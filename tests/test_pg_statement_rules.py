@@ -3,7 +3,7 @@
 
 import pytest
 
-from grievance.pg_statements import _only_reads
+from grievance.pg_statements import _only_reads, _takes_no_lock
 
 
 @pytest.mark.parametrize(
@@ -34,3 +34,21 @@ def test_reads(statement: str) -> None:
 )
 def test_everything_else_is_a_write(statement: object) -> None:
     assert not _only_reads(statement)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "SELECT id FROM cases WHERE id = 1 FOR UPDATE",
+        "SELECT id FROM cases FOR UPDATE SKIP LOCKED",
+        "select id from cases for no key update",
+        "SELECT id FROM cases FOR SHARE",
+        "SELECT id FROM cases FOR KEY SHARE",
+    ],
+)
+def test_reads_that_lock_rows_need_a_transaction(statement: str) -> None:
+    assert not _takes_no_lock(statement)
+
+
+def test_a_plain_read_needs_none() -> None:
+    assert _takes_no_lock("SELECT id, status FROM cases WHERE reference = %(r)s")
