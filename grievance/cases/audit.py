@@ -35,22 +35,21 @@ _ADVANCE_HEAD = (
     .values(seq=AuditHead.seq + 1)
     .returning(AuditHead.seq, AuditHead.last_hash)
 )
-_SET_LAST_HASH = update(AuditHead).where(AuditHead.id == 1).values(last_hash=bindparam("last_hash"))
 _EVENT_FIELDS = ("seq", "case_id", "actor_id", "kind", "detail", "created_at", "prev_hash", "hash")
 # Parameters named apart from every column: SQLAlchemy would add a column
 # named by a parameter to the statement (the WITH's UPDATE would set `seq`).
 _APPEND = insert(CaseEvent).values(
     {name: bindparam(f"e_{name}", type_=CaseEvent.__table__.c[name].type) for name in _EVENT_FIELDS}
 )
-# PostgreSQL writes the event and the head's new hash in one statement (a
-# data-modifying WITH, which SQLite lacks): a round trip fewer for every
-# audited action, each case view among them.
-_APPEND_AND_SET_HEAD = _APPEND.add_cte(
+_SET_LAST_HASH = (
     update(AuditHead)
     .where(AuditHead.id == 1)
     .values(last_hash=bindparam("e_hash", type_=CaseEvent.__table__.c.hash.type))
-    .cte("set_head")
 )
+# PostgreSQL writes the event and the head's new hash in one statement (a
+# data-modifying WITH, which SQLite lacks): a round trip fewer for every
+# audited action, each case view among them.
+_APPEND_AND_SET_HEAD = _APPEND.add_cte(_SET_LAST_HASH.cte("set_head"))
 
 
 def _canonical(event: CaseEvent) -> bytes:
@@ -108,7 +107,7 @@ def record(
         connection.execute(_APPEND_AND_SET_HEAD, fields)
     else:
         connection.execute(_APPEND, fields)
-        connection.execute(_SET_LAST_HASH, {"last_hash": event.hash})
+        connection.execute(_SET_LAST_HASH, {"e_hash": event.hash})
     return event
 
 

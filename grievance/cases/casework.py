@@ -15,14 +15,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Select, bindparam, select
 
 from grievance.cases import audit, messaging, workflow
 from grievance.cases.deadlines import due_at
 from grievance.cases.models import Case, CaseStatus, Message
 from grievance.cases.services import record_view
 from grievance.datakeys import utcnow
-from grievance.extensions import column_rows, db
+from grievance.extensions import db
 from grievance.staff.models import Role, StaffUser
 
 # After the first human contact the clock that matters is the next update
@@ -229,25 +229,20 @@ def _thread_statement(before: bool, limit: int) -> Select:
 
 
 def thread(
-    case: Case, before: int | None = None, size: int = THREAD_PAGE, *, total: int | None = None
+    case: Case, total: int, before: int | None = None, size: int = THREAD_PAGE
 ) -> ThreadPage:
     """The latest messages of a case, or those just before message id `before`.
 
     A case can gather hundreds of messages over months; the page reads (and
     decrypts) only the newest, walking the (case_id, id) index backwards,
-    then turns them the reading way round. `total`, when the caller has
-    counted the messages already, saves counting them again.
+    then turns them the reading way round. `total` is the case's count of
+    messages, read with the case (`queries.case_with_parts`).
     """
     params = {"case_id": case.id, "before": before}
     rows = list(db.session.scalars(_thread_statement(before is not None, size + 1), params))
     more = len(rows) > size
     rows = rows[:size]
     rows.reverse()
-    if before is None and not more:
-        total = len(rows)  # the whole thread is on this page: nothing to count
-    elif total is None:
-        count = select(func.count()).select_from(Message).where(Message.case_id == case.id)
-        total = int(column_rows(count)[0][0])
     return ThreadPage(
         messages=rows,
         earlier=rows[0].id if more and rows else None,

@@ -225,9 +225,7 @@ def case_detail(reference: str) -> Any:
         if picked is not None:
             reply_form.body.data = picked.body
     actions = allowed_actions(case.status, actor_role=actor.role, review_state=case.review_state)
-    thread = casework.thread(
-        case, before=request.args.get("before", type=int), total=parts.messages
-    )
+    thread = casework.thread(case, parts.messages, before=request.args.get("before", type=int))
     # Resolving needs a coded outcome: the referral panel's resolution form
     # (grievance.cases.referral_views) does it, not a bare button.
     actions = [a for a in actions if a != Action.RESOLVE]
