@@ -62,7 +62,15 @@ def prepare(out: Path, count: int) -> dict[str, object]:
             user = staff_services.create_user("bench@bench.invalid", "caseworker").user
             user.totp_confirmed = True
         case, _ = case_services.open_case(
-            case_services.NewCase(language="vi", narrative="Benchmark case with a long thread.")
+            case_services.NewCase(
+                language="vi",
+                narrative="Benchmark case with a long thread.",
+                # As a worked case has: categories, and where it works.
+                categories=["WAGE_UNPAID", "DOC_RETAIN"],
+                prefecture="23",
+                industry="manufacturing",
+                residence_status="TITP",
+            )
         )
         for n in range(200):
             message = Message(

@@ -1,4 +1,5 @@
-"""The case page's menus: ILO indicators, residence statuses, canned replies.
+"""The case page's menus: ILO indicators, residence statuses, canned replies,
+and what each category implies (its default urgency and indicators).
 
 Plain codes and texts, kept by `grievance.reference_cache` (the queue's
 categories and the staff who can take a case are in `cases.queue`).
@@ -11,7 +12,13 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from grievance import reference_cache
-from grievance.cases.models import CannedResponse, IloIndicator, ResidenceStatus
+from grievance.cases.models import (
+    CannedResponse,
+    Category,
+    IloIndicator,
+    ResidenceStatus,
+    category_indicators,
+)
 from grievance.extensions import db
 
 Choices = tuple[tuple[str, str], ...]
@@ -27,6 +34,30 @@ def indicator_choices() -> Choices:
         return tuple((code, f"{code} · {text}") for code, text in rows)
 
     return reference_cache.cached("indicator-choices", load)
+
+
+@dataclass(frozen=True)
+class CategoryFacts:
+    default_urgency: str
+    indicators: tuple[str, ...]  # the ILO indicators the category implies
+
+
+def category_facts() -> dict[str, CategoryFacts]:
+    """Each category's default urgency and indicators, by code (disabled
+    ones too: a case keeps the categories it was given)."""
+
+    def load() -> dict[str, CategoryFacts]:
+        implied: dict[str, list[str]] = {}
+        for code, indicator in db.session.execute(
+            select(category_indicators.c.category_code, category_indicators.c.indicator_code)
+        ):
+            implied.setdefault(code, []).append(indicator)
+        return {
+            code: CategoryFacts(urgency, tuple(sorted(implied.get(code, ()))))
+            for code, urgency in db.session.execute(select(Category.code, Category.default_urgency))
+        }
+
+    return reference_cache.cached("category-facts", load)
 
 
 def status_choices(japanese: bool) -> Choices:

@@ -252,7 +252,7 @@ def referral_panel(case: Case, parts: queries.CaseParts) -> Panel:
     active = partners.list_partners(active_only=True)
     suggestions = [
         SuggestionRow(s, _allowed_for(case, s.partner.id))
-        for s in referrals.suggestions(case, active_partners=active)
+        for s in referrals.suggestions(case, parts.categories, active_partners=active)
     ]
     rows = []
     for referral in case.referrals:

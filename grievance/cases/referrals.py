@@ -28,7 +28,7 @@ reminders.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
@@ -286,11 +286,17 @@ def _release_due(case: Case, met: datetime | None) -> None:
 
 
 def suggestions(
-    case: Case, limit: int = 8, *, active_partners: list[Partner] | None = None
+    case: Case,
+    categories: Sequence[str],
+    limit: int = 8,
+    *,
+    active_partners: list[Partner] | None = None,
 ) -> list[routing.Suggestion]:
     """Ranked partners for the case page, with reasons and warnings.
 
-    `active_partners` saves a query when the caller has them already.
+    `categories` are the case's category codes (the case page reads them
+    with the case). `active_partners` saves a query when the caller has
+    them already.
     """
     from grievance.cases.models import Category
 
@@ -308,7 +314,7 @@ def suggestions(
 
     types = reference_cache.cached("referral-types", load_types)
     facts = routing.CaseProfile(
-        categories=tuple(c.code for c in case.categories),
+        categories=tuple(categories),
         prefecture=case.prefecture,
         language=case.language,
         residence_status=case.residence_status,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -23,7 +24,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select
 
 from grievance import crypto
-from grievance.cases import audit
+from grievance.cases import audit, menus
 from grievance.cases.deadlines import JST, due_at
 from grievance.cases.labels import (
     CLOCK_LABELS,
@@ -96,14 +97,16 @@ class TriageError(Exception):
 # -- suggestions (pure given the taxonomy) -----------------------------------------
 
 
-def suggest_indicators(categories: list[Category]) -> list[str]:
-    """ILO forced-labour indicators implied by the categories."""
-    return sorted({ind.code for cat in categories for ind in cat.indicators})
+def suggest_indicators(categories: Iterable[str]) -> list[str]:
+    """ILO forced-labour indicators implied by the categories (codes)."""
+    facts = menus.category_facts()
+    return sorted({ind for code in categories if code in facts for ind in facts[code].indicators})
 
 
-def suggest_urgency(categories: list[Category], flags: RedFlags) -> str | None:
-    """The most severe of the categories' default urgency and the red flags."""
-    levels = [cat.default_urgency for cat in categories]
+def suggest_urgency(categories: Iterable[str], flags: RedFlags) -> str | None:
+    """The most severe of the categories' (codes) default urgency and the red flags."""
+    facts = menus.category_facts()
+    levels = [facts[code].default_urgency for code in categories if code in facts]
     if flags.urgency:
         levels.append(flags.urgency)
     return min(levels, key=URGENCY_ORDER.index) if levels else None

@@ -181,11 +181,15 @@ def _triage_form(case: Case) -> TriageForm:
 
 
 def _fill_triage(
-    form: TriageForm, case: Case, suggested_indicators: list[str], parties: dict[str, str]
+    form: TriageForm,
+    case: Case,
+    parts: queries.CaseParts,
+    suggested_indicators: list[str],
+    parties: dict[str, str],
 ) -> None:
-    form.categories.data = [c.code for c in case.categories]
+    form.categories.data = list(parts.categories)
     # No indicators chosen yet: start from the ones the categories suggest.
-    form.indicators.data = [i.code for i in case.indicators] or suggested_indicators
+    form.indicators.data = list(parts.indicators) or suggested_indicators
     form.urgency.data = case.urgency
     form.urgency_reason.data = ""
     form.residence_status.data = case.residence_status or ""
@@ -211,10 +215,10 @@ def case_detail(reference: str) -> Any:
     actor = current_user._get_current_object()
 
     flags = scan(case.narrative)
-    suggested_indicators = triage.suggest_indicators(list(case.categories))
+    suggested_indicators = triage.suggest_indicators(parts.categories)
     triage_form = _triage_form(case)
     parties = triage.parties_of(case)  # decrypted once, for the form and the page
-    _fill_triage(triage_form, case, suggested_indicators, parties)
+    _fill_triage(triage_form, case, parts, suggested_indicators, parties)
     assign_form = _assign_form()
     assign_form.assignee.data = str(case.assignee_id) if case.assignee_id else ""
     reply_form = ReplyForm(prefix="reply")
@@ -236,7 +240,7 @@ def case_detail(reference: str) -> Any:
         now=utcnow(),
         flags=flags,
         suggested_indicators=suggested_indicators,
-        suggested_urgency=triage.suggest_urgency(list(case.categories), flags),
+        suggested_urgency=triage.suggest_urgency(parts.categories, flags),
         parties=parties,
         wishes=ContactWishes.from_json(case.contact),
         contact_state=messaging.contact_state(case, outbound=parts.outbound),

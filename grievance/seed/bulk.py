@@ -12,12 +12,15 @@ workers who speak them, channels as the brief describes (WhatsApp first
 for some communities), one to three categories with their default urgency
 and a share of P0, statuses that follow the age of the case (most old
 cases closed, recent ones new or in progress), Japan's industrial
-prefectures most often, and deadlines computed as the service computes
-them, so some cases are overdue.
+prefectures most often, deadlines computed as the service computes them,
+so some cases are overdue, and a thread of messages that grows with the
+case's progress (none to a few for new cases, up to a dozen for worked
+ones: the worker's messages, staff replies and internal notes, the
+unread ones last).
 
-Every narrative is sealed under its own data key exactly as a real case's
-is (the same `EncryptedField` and associated data), so decrypting costs
-what it costs in production. The stories are invented and generic; the
+Every narrative and message is sealed under its case's data key exactly
+as a real one is (the same `EncryptedField` and associated data), so
+decrypting costs what it costs in production. The stories are invented and generic; the
 receipt secret is random and never issued, so no one can open these cases
 from the follow-up page. No audit events are written for the synthetic
 cases themselves (a benchmark data set is not casework); one event records
@@ -41,7 +44,7 @@ from sqlalchemy import ColumnDefault, Table, func, insert, select, text
 from grievance import crypto
 from grievance.cases import audit
 from grievance.cases.deadlines import due_at
-from grievance.cases.models import Case, Category, case_categories, case_indicators
+from grievance.cases.models import Case, Category, Message, case_categories, case_indicators
 from grievance.crypto import EncryptedField
 from grievance.datakeys import DataKey, utcnow
 from grievance.extensions import db
@@ -189,6 +192,25 @@ STATUS_BY_AGE: tuple[tuple[int, tuple[tuple[str, float], ...]], ...] = (
     ),
 )
 SPAN_DAYS = 3 * 365
+# Messages in a case's thread besides the unread ones, by status (from, to):
+# a new case has at most the worker's first text, a worked one a dozen.
+THREAD_LENGTH: dict[str, tuple[int, int]] = {
+    "new": (0, 1),
+    "acknowledged": (1, 3),
+    "in_progress": (2, 8),
+    "referred": (3, 10),
+    "resolved": (3, 10),
+    "closed": (2, 8),
+}
+NOTE_SHARE = 0.15  # of staff messages, internal notes
+# Staff replies and notes (invented; sealed, so only their length matters).
+STAFF_LINES = (
+    "Thank you for your message. We have read it and will help you.",
+    "Can you tell us when this started, and how much was not paid?",
+    "We spoke with the union. They can meet you on Saturday.",
+    "Please keep your pay slips and a photo of your time card.",
+    "Note: the worker asked us to write only in the evening.",
+)
 
 
 class _Sealer:
@@ -199,14 +221,46 @@ class _Sealer:
     __tablename__ = "cases"
     narrative = EncryptedField("narrative_ct")
 
-    def __init__(self, ring: crypto.KeyRing) -> None:
+    def __init__(self, ring: crypto.KeyRing, case_id: int) -> None:
         self.ring = ring
-        self.uid = crypto.new_uid()
-        self.key = crypto.new_data_key(ring, crypto.new_uid())
+        self.uid = _synthetic_uid(case_id, 0)
+        self.key = crypto.new_data_key(ring, _synthetic_uid(case_id, 1))
         self.narrative_ct: bytes | None = None
+        self._material: tuple[str, bytes] | None = None
 
     def data_key_material(self) -> tuple[str, bytes]:
-        return self.key.dek_id, crypto.unwrap_data_key(self.ring, self.key)
+        # Unwrapped once: the narrative and every message use it.
+        if self._material is None:
+            self._material = self.key.dek_id, crypto.unwrap_data_key(self.ring, self.key)
+        return self._material
+
+
+def _synthetic_uid(case_id: int, n: int) -> str:
+    """A uid for the n-th row made for a synthetic case (0: the case, 1: its
+    data key, then its messages): 32 hex digits like `crypto.new_uid()`'s,
+    unique by their first twelve (the case id, then n) and random after.
+
+    Rows are written in case order, so each uid goes at the end of its
+    unique index. Random ones went anywhere in it: at a million cases, with
+    five million messages, the indexes outgrew the cache and the load took
+    over seven minutes on SQLite instead of four and a half.
+    """
+    return f"{case_id:010x}{n:02x}{secrets.token_hex(10)}"
+
+
+class _MessageSealer:
+    """Seals one message's body as `Message.body` does, under its case's key."""
+
+    __tablename__ = "messages"
+    body = EncryptedField("body_ct")
+
+    def __init__(self, key: tuple[str, bytes], uid: str) -> None:
+        self.uid = uid
+        self.key = key
+        self.body_ct: bytes | None = None
+
+    def data_key_material(self) -> tuple[str, bytes]:
+        return self.key
 
 
 class _Weighted:
@@ -284,7 +338,13 @@ def seed_bulk(
     """Insert `count` synthetic cases in batches, committing each batch."""
     global _PLAN
     sqlite = db.engine.dialect.name == "sqlite"
-    tables = (DataKey.__table__, Case.__table__, case_categories, case_indicators)
+    tables = (
+        DataKey.__table__,
+        Case.__table__,
+        case_categories,
+        case_indicators,
+        Message.__table__,
+    )
     _PLAN = _Plan(
         ring=crypto.current_ring(),
         now=now or utcnow(),
@@ -341,11 +401,11 @@ def _built(batches: list[tuple[int, int, int]], processes: int | None) -> Iterat
         yield from pool.imap(_build_batch, batches)
 
 
-_Batch = tuple[list[Any], list[Any], list[Any], list[Any]]
+_Batch = tuple[list[Any], list[Any], list[Any], list[Any], list[Any]]
 
 
 def _build_batch(batch: tuple[int, int, int]) -> _Batch:
-    """The rows of one batch: data keys, cases, categories, indicators.
+    """The rows of one batch: data keys, cases, categories, indicators, messages.
 
     Each batch has its own random generator, derived from the seed and the
     batch number, so a seeded data set is the same however it is built.
@@ -354,19 +414,26 @@ def _build_batch(batch: tuple[int, int, int]) -> _Batch:
     plan = _PLAN
     assert plan is not None
     rng = random.Random(None if plan.seed is None else f"{plan.seed}:{number}")  # noqa: S311
-    keys, cases, cats, inds = [], [], [], []
+    keys, cases, cats, inds, messages = [], [], [], [], []
     for case_id in range(first_id, first_id + size):
-        key, row, codes, indicators = _synthetic_case(rng, plan, case_id)
+        key, row, codes, indicators, thread = _synthetic_case(rng, plan, case_id)
         keys.append(key)
         cases.append(row)
         cats.extend({"case_id": case_id, "category_code": c} for c in codes)
         inds.extend({"case_id": case_id, "indicator_code": i} for i in indicators)
+        messages.extend(thread)
     if not plan.sqlite:
-        return keys, cases, cats, inds
-    names = (DataKey.__tablename__, Case.__tablename__, case_categories.name, case_indicators.name)
+        return keys, cases, cats, inds, messages
+    names = (
+        DataKey.__tablename__,
+        Case.__tablename__,
+        case_categories.name,
+        case_indicators.name,
+        Message.__tablename__,
+    )
     return tuple(  # type: ignore[return-value]
         _sqlite_rows(rows, plan.defaults[name])
-        for rows, name in zip((keys, cases, cats, inds), names, strict=True)
+        for rows, name in zip((keys, cases, cats, inds, messages), names, strict=True)
     )
 
 
@@ -445,7 +512,7 @@ def _has_cases() -> bool:
 
 def _synthetic_case(
     rng: random.Random, plan: _Plan, case_id: int
-) -> tuple[dict, dict, list[str], list[str]]:
+) -> tuple[dict, dict, list[str], list[str], list[dict]]:
     taxonomy, now, staff = plan.taxonomy, plan.now, plan.staff
     language = LANGUAGES.pick(rng)
     whatsapp = 0.5 if language in WHATSAPP_FIRST else 0.15
@@ -465,7 +532,7 @@ def _synthetic_case(
         acknowledged = created + timedelta(hours=rng.uniform(0.2, 30))
         due = acknowledged + timedelta(days=14 * rng.randint(1, 3))
     reference = _reference(case_id, plan.taken, rng)
-    sealer = _Sealer(plan.ring)
+    sealer = _Sealer(plan.ring, case_id)
     story = rng.choice(STORIES[language]).format(n=rng.randint(2, 60))
     sealer.narrative = story
     is_open = status in ("new", "acknowledged", "in_progress", "referred")
@@ -508,7 +575,72 @@ def _synthetic_case(
         if status != "new"
         else []
     )
-    return key_row, row, codes, indicators
+    thread = _thread(rng, row, sealer.data_key_material(), STORIES[language], plan.now)
+    return key_row, row, codes, indicators, thread
+
+
+def _thread(
+    rng: random.Random,
+    case: dict[str, Any],
+    key: tuple[str, bytes],
+    stories: tuple[str, ...],
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """The case's messages, oldest first: the worker and staff in turn (a
+    texted case starts with the worker's text, a web one with our reply to
+    the form), some staff messages internal notes, then the unread ones
+    from the worker. Spread over the case's life, up to its closing."""
+    channel = case["channel"]
+    low, high = THREAD_LENGTH[case["status"]]
+    worker_turn = channel != "web"
+    turns: list[str] = []
+    for _ in range(rng.randint(low, high)):
+        if case["status"] == "new" and not worker_turn:
+            break  # nobody has answered a new case yet
+        if worker_turn:
+            turns.append("in")
+        else:
+            turns.append("note" if rng.random() < NOTE_SHARE else "out")
+        worker_turn = not worker_turn
+    turns += ["in"] * case["unread_count"]
+    start = case["created_at"]
+    span = (case["closed_at"] or case["resolved_at"] or now) - start
+    times = sorted(start + span * rng.random() for _ in turns)
+    rows = []
+    for n, (turn, created) in enumerate(zip(turns, times, strict=True), start=2):
+        message = _MessageSealer(key, _synthetic_uid(case["id"], n))
+        staff = turn != "in"
+        if staff:
+            message.body = rng.choice(STAFF_LINES)
+        else:
+            message.body = rng.choice(stories).format(n=rng.randint(2, 60))
+        if turn == "note":
+            delivery = None
+        elif staff:
+            delivery = "waiting" if channel == "web" else "delivered"
+        else:
+            delivery = None
+        rows.append(
+            {
+                "uid": message.uid,
+                "data_key_id": key[0],
+                "case_id": case["id"],
+                "direction": "out" if staff else "in",
+                "channel": "note" if turn == "note" else channel,
+                "author_kind": "staff" if staff else "worker",
+                "author_staff_id": case["assignee_id"] if staff else None,
+                "internal": turn == "note",
+                # A texted message carries its provider's id (unique).
+                "provider_id": (
+                    f"SM{rng.getrandbits(128):032x}" if turn == "in" and channel != "web" else None
+                ),
+                "delivery_status": delivery,
+                "delivery_error": None,
+                "created_at": created,
+                "body_ct": message.body_ct,
+            }
+        )
+    return rows
 
 
 # Synthetic references: the case id through a bijection of all 8-character

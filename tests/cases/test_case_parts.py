@@ -3,13 +3,14 @@ query, then reads only the lists that hold something."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from flask import Flask
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from grievance.cases import casework, queries
-from grievance.cases.models import Attachment, CaseClock
+from grievance.cases.models import Attachment, CaseClock, IloIndicator
 from grievance.cases.referral_models import ConsentRequest
 from grievance.cases.services import format_code
 from grievance.datakeys import utcnow
@@ -52,6 +53,8 @@ def test_case_with_parts_follows_each_list(app: Flask) -> None:
             outbound=False,
             views=0,
             messages=0,
+            categories=("DOC_RETAIN", "WAGE_UNPAID"),
+            indicators=(),
         )
         db.session.add(CaseClock(case_id=case.id, kind="dismissal_notice", due_at=utcnow()))
         question = ConsentRequest(case_id=case.id, scope="share_narrative")
@@ -152,3 +155,64 @@ def test_the_one_query_searches_indices_and_scans_nothing(app: Flask) -> None:
         assert any("SEARCH cases USING" in step for step in steps), steps
         assert not [step for step in steps if step.startswith("SCAN")], steps
         assert not [step for step in steps if "MATERIALIZE" in step], steps
+
+
+def test_the_codes_come_with_the_case(app: Flask) -> None:
+    """The case's category and indicator codes, sorted, in the one query."""
+    world = build(app)
+    with app.app_context():
+        case = case_of(world)
+        case.indicators = list(
+            db.session.scalars(select(IloIndicator).where(IloIndicator.code.in_(["WW", "RID"])))
+        )
+        commit()
+        db.session.expunge_all()
+        with StatementCounter() as counter:
+            found = queries.case_with_parts(world.reference)
+        assert found is not None
+        assert found[1].categories == ("DOC_RETAIN", "WAGE_UNPAID")
+        assert found[1].indicators == ("RID", "WW")
+        assert len(counter.statements) == 1
+        case = case_of(world)
+        case.categories = []
+        case.indicators = []
+        commit()
+        parts = parts_of(world.reference)
+        assert (parts.categories, parts.indicators) == ((), ())
+
+
+TAXONOMY = (
+    "categories",
+    "case_categories",
+    "case_indicators",
+    "category_indicators",
+    "ilo_indicators",
+)
+
+
+def test_the_page_reads_no_taxonomy_and_shows_what_the_codes_imply(app: Flask) -> None:
+    """Names, default urgencies and implied indicators come from the
+    reference cache: the page reads none of the taxonomy's tables, and
+    still shows the case's categories chosen, the indicators they suggest
+    and the urgency they imply."""
+    world = build(app)
+    client = login(app, "cw@example.org", world.caseworker_secret)
+    url = f"/staff/cases/{format_code(world.reference)}"
+    assert client.get(url).status_code == 200  # fills this process's copies
+    with app.app_context(), StatementCounter() as counter:
+        response = client.get(url)
+    assert response.status_code == 200
+    html = response.data.decode()
+    reads = [s for s in counter.statements if s.lstrip().upper().startswith("SELECT")]
+    main = [s for s in reads if "FROM cases" in s and "EXISTS" in s]
+    named = {t: re.compile(rf"(FROM|JOIN|,)\s+{t}\b") for t in TAXONOMY}
+    read_from = {t for t in TAXONOMY for s in reads if s not in main and named[t].search(s)}
+    assert read_from == set(), read_from
+    assert "Suggested urgency: " in html
+    # WAGE_UNPAID and DOC_RETAIN suggest these indicators, and P1.
+    assert "Indicators suggested by the categories: AWLC, RID, RM, WW." in html
+    for code in ("WAGE_UNPAID", "DOC_RETAIN"):
+        assert re.search(rf'<input[^>]*checked[^>]*value="{code}"|value="{code}"[^>]*checked', html)
+    assert not re.search(
+        r'<input[^>]*checked[^>]*value="VIOLENCE"|value="VIOLENCE"[^>]*checked', html
+    )

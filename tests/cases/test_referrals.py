@@ -299,12 +299,14 @@ def test_each_overdue_partner_is_reminded_once(app: Flask) -> None:
 def test_suggestions_for_the_case_come_from_the_directory(app: Flask) -> None:
     world = build(app)
     with app.app_context():
-        found = referrals.suggestions(case_of(world))
+        case = case_of(world)
+        found = referrals.suggestions(case, [c.code for c in case.categories])
         codes = [s.partner.code for s in found]
         assert "U-DEMO-KANTO" in codes
         assert "G-OTIT" in codes  # a Tokyo intern with a passport held
         refer(world, world.union_id, [])
-        again = referrals.suggestions(case_of(world))
+        case = case_of(world)
+        again = referrals.suggestions(case, [c.code for c in case.categories])
         kanto = next(s for s in again if s.partner.code == "U-DEMO-KANTO")
         assert kanto.has_warning("already_referred")
 

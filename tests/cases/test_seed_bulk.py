@@ -12,7 +12,7 @@ from sqlalchemy import func, select, text
 from config import TestingConfig
 from grievance import create_app, crypto
 from grievance.cases import audit
-from grievance.cases.models import Case, case_categories
+from grievance.cases.models import Case, Message, case_categories
 from grievance.cases.workspace_models import OPEN_STATUSES
 from grievance.extensions import db
 from grievance.seed import bulk
@@ -59,11 +59,84 @@ def test_seed_bulk_makes_a_realistic_sealed_mix(app: Flask, runner: FlaskCliRunn
             ).scalar_one()
             assert story.encode() not in bytes(raw)
             assert case.data_key_id != before.data_key_id
+        assert_threads_are_realistic(before_id)
         # The real case is untouched; new cases still get fresh ids afterwards.
         assert db.session.get(Case, before_id).narrative == "a real case made before"
         after, _ = make_case()
         assert after.id > max(c.id for c in cases)
         assert audit.verify_chain().ok
+
+
+def assert_threads_are_realistic(after_id: int) -> None:
+    """The synthetic cases' messages: most cases have a thread that grows
+    with their progress, sealed under the case's key; the worker's texts
+    carry distinct provider ids; nobody has answered a new case; the
+    unread messages are the worker's, last in the thread."""
+    messages = db.session.execute(
+        select(
+            Message.id,
+            Message.case_id,
+            Message.direction,
+            Message.channel,
+            Message.internal,
+            Message.author_kind,
+            Message.provider_id,
+            Message.created_at,
+        )
+        .where(Message.case_id > after_id)
+        .order_by(Message.case_id, Message.id)
+    ).all()
+    cases = {
+        row.id: row
+        for row in db.session.execute(
+            select(Case.id, Case.status, Case.channel, Case.unread_count, Case.created_at).where(
+                Case.id > after_id
+            )
+        )
+    }
+    threads: dict[int, list] = {}
+    for message in messages:
+        threads.setdefault(message.case_id, []).append(message)
+    assert len(threads) > 0.8 * len(cases)
+    length = {status: [] for status in ("new", "in_progress", "closed")}
+    for case_id, thread in threads.items():
+        case = cases[case_id]
+        if case.status in length:
+            length[case.status].append(len(thread))
+        if case.status == "new":
+            assert all(m.direction == "in" for m in thread)
+        times = [m.created_at for m in thread]
+        assert times == sorted(times) and times[0] >= case.created_at
+        if case.unread_count:
+            assert all(m.direction == "in" for m in thread[-case.unread_count :])
+        for m in thread:
+            if m.internal:
+                assert (m.channel, m.direction, m.author_kind) == ("note", "out", "staff")
+            else:
+                assert m.channel == case.channel
+                assert m.author_kind == ("worker" if m.direction == "in" else "staff")
+    average = {status: sum(n) / len(n) for status, n in length.items()}
+    assert average["new"] < 2 < average["in_progress"] and average["closed"] > 2, average
+    assert any(m.internal for m in messages)
+    # Every row's uid is unique and shaped like crypto.new_uid()'s.
+    uids = list(db.session.scalars(select(Message.uid).where(Message.case_id > after_id)))
+    uids += list(db.session.scalars(select(Case.uid).where(Case.id > after_id)))
+    assert len(set(uids)) == len(uids)
+    assert all(re.fullmatch("[0-9a-f]{32}", uid) for uid in uids)
+    provider_ids = [m.provider_id for m in messages if m.provider_id]
+    assert len(provider_ids) == len(set(provider_ids)) > 100
+    # Each message opens with its case's key, and the table holds only ciphertext.
+    sample = db.session.scalars(
+        select(Message).where(Message.case_id > after_id).order_by(Message.id).limit(30)
+    ).all()
+    for message in sample:
+        body = message.body
+        assert body
+        assert message.data_key_id == db.session.get(Case, message.case_id).data_key_id
+        raw = db.session.execute(
+            text("SELECT body_ct FROM messages WHERE id = :i"), {"i": message.id}
+        ).scalar_one()
+        assert body.encode() not in bytes(raw)
 
 
 def test_same_seed_same_data_set(app: Flask) -> None:
@@ -72,6 +145,7 @@ def test_same_seed_same_data_set(app: Flask) -> None:
         first = db.session.execute(
             select(Case.language, Case.urgency, Case.status).order_by(Case.id)
         ).all()
+        db.session.execute(text("DELETE FROM messages"))
         db.session.execute(text("DELETE FROM case_categories"))
         db.session.execute(text("DELETE FROM case_indicators"))
         db.session.execute(text("DELETE FROM cases"))
@@ -88,9 +162,12 @@ def test_worker_processes_build_the_same_data_set(app: Flask, monkeypatch) -> No
     gives the same cases as building them here, references distinct."""
     monkeypatch.setattr(bulk, "PARALLEL_FROM", 0)
     columns = (Case.id, Case.reference, Case.language, Case.urgency, Case.status, Case.channel)
+    thread = (Message.case_id, Message.direction, Message.channel, Message.provider_id)
     with app.app_context():
         bulk.seed_bulk(600, seed=11, batch_size=100, processes=2)
         parallel = db.session.execute(select(*columns).order_by(Case.id)).all()
+        parallel_threads = db.session.execute(select(*thread).order_by(Message.id)).all()
+        db.session.execute(text("DELETE FROM messages"))
         db.session.execute(text("DELETE FROM case_categories"))
         db.session.execute(text("DELETE FROM case_indicators"))
         db.session.execute(text("DELETE FROM cases"))
@@ -98,6 +175,8 @@ def test_worker_processes_build_the_same_data_set(app: Flask, monkeypatch) -> No
         bulk.seed_bulk(600, seed=11, batch_size=100, processes=1)
         here = db.session.execute(select(*columns).order_by(Case.id)).all()
         assert parallel == here and len(here) == 600
+        here_threads = db.session.execute(select(*thread).order_by(Message.id)).all()
+        assert parallel_threads == here_threads and len(here_threads) > 600
         assert len({row.reference for row in here}) == 600
         case = db.session.scalar(select(Case).order_by(Case.id.desc()).limit(1))
         assert case is not None and case.narrative
