@@ -51,12 +51,16 @@ def prepare(out: Path, count: int) -> dict[str, object]:
     from grievance.cases import services as case_services
     from grievance.cases.models import Case, Message
     from grievance.extensions import commit, db
+    from grievance.seed.taxonomy import load_partners
     from grievance.staff import services as staff_services
 
     app = create_app()
     out.mkdir(parents=True, exist_ok=True)
     info: dict[str, object] = {}
     with app.app_context():
+        # The partner directory a deployment starts with (idempotent): the
+        # case page ranks it for every case.
+        load_partners()
         user = staff_services.find_by_email("bench@bench.invalid")
         if user is None:
             user = staff_services.create_user("bench@bench.invalid", "caseworker").user
