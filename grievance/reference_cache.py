@@ -2,9 +2,9 @@
 
 The queue and the case page drew their menus (categories, ILO indicators,
 residence statuses, who a case can be assigned to, canned replies, which
-partner types each category goes to) from the database on every view: six
-queries on the case page, two on the queue, for lists that change a few
-times a year. Each process now keeps plain copies of them (codes, names,
+partner types each category goes to, the partner directory) from the
+database on every view: seven queries on the case page, two on the queue,
+for lists that change a few times a year. Each process now keeps plain copies of them (codes, names,
 template texts; never ORM objects, never anything sealed) for `TTL`
 seconds.
 
@@ -12,8 +12,9 @@ A write to one of those tables through this process's ORM forgets the
 copies at once (`_forget_on_write`, on every flush and bulk statement); the
 other web processes see it within `TTL` seconds. Assigning checks the
 account in the database again, so a disabled account is never given a case;
-triage checks that the codes it saves exist, so for those few seconds a
-category an admin has just disabled can still be chosen in another process.
+referring checks that the partner is still active; triage checks that the
+codes it saves exist, so for those few seconds a category an admin has just
+disabled can still be chosen in another process.
 """
 
 from __future__ import annotations
@@ -67,10 +68,16 @@ def forget() -> None:
 @functools.cache
 def _watched() -> tuple[type, ...]:
     # Imported late: the models import the extensions this module sits beside.
-    from grievance.cases.models import CannedResponse, Category, IloIndicator, ResidenceStatus
+    from grievance.cases.models import (
+        CannedResponse,
+        Category,
+        IloIndicator,
+        Partner,
+        ResidenceStatus,
+    )
     from grievance.staff.models import StaffUser
 
-    return (Category, IloIndicator, ResidenceStatus, CannedResponse, StaffUser)
+    return (Category, IloIndicator, ResidenceStatus, CannedResponse, StaffUser, Partner)
 
 
 _WROTE = "grievance.reference_cache.wrote"

@@ -13,9 +13,11 @@ from sqlalchemy import event, update
 from grievance import reference_cache
 from grievance.cases import queue as work_queue
 from grievance.cases.menus import canned_replies
-from grievance.cases.models import CannedResponse, Case, Category
+from grievance.cases.models import CannedResponse, Case, Category, Partner, Referral
+from grievance.cases.services import format_code
 from grievance.extensions import commit, db
 from grievance.staff.models import StaffUser
+from tests.cases.referral_helpers import build, login
 from tests.conftest import AuthActions, csrf_from, make_case, make_staff
 
 
@@ -189,3 +191,52 @@ def test_a_stale_menu_cannot_make_a_disabled_account_the_assignee(
 def csrf_from_assign(html: str) -> str:
     match = re.search(r'name="assign-csrf_token" type="hidden" value="([^"]+)"', html)
     return match.group(1) if match else csrf_from(html)
+
+
+def test_the_case_page_ranks_the_directory_without_reading_it(app: Flask) -> None:
+    """The partner directory comes from the copy: the page suggests partners
+    without a query on the partners table, and a partner switched off
+    through this process's ORM leaves the suggestions at once."""
+    world = build(app)
+    client = login(app, "cw@example.org", world.caseworker_secret)
+    url = f"/staff/cases/{format_code(world.reference)}"
+    assert client.get(url).status_code == 200  # fills this process's copies
+    with app.app_context(), StatementCounter() as counter:
+        page = client.get(url).get_data(as_text=True)
+    assert 'id="suggestion-U-DEMO-KANTO"' in page
+    assert [s for s in counter.statements if re.search(r"FROM partners\b", s)] == []
+    with app.app_context():
+        union = db.session.get(Partner, world.union_id)
+        assert union is not None
+        union.active = False
+        commit()
+    page = client.get(url).get_data(as_text=True)
+    assert 'id="suggestion-U-DEMO-KANTO"' not in page
+    assert f'<option value="{world.union_id}">' not in page
+
+
+def test_a_stale_directory_cannot_refer_to_a_partner_switched_off(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process switched the partner off: this one still suggests it
+    for a few seconds, and the server refuses the referral."""
+    world = build(app)
+    client = login(app, "cw@example.org", world.caseworker_secret)
+    url = f"/staff/cases/{format_code(world.reference)}"
+    page = client.get(url).get_data(as_text=True)
+    assert 'id="suggestion-U-DEMO-KANTO"' in page
+    with app.app_context(), db.engine.begin() as other:
+        other.execute(update(Partner).where(Partner.id == world.union_id).values(active=False))
+    page = client.get(url).get_data(as_text=True)
+    assert 'id="suggestion-U-DEMO-KANTO"' in page  # the copy is still fresh
+    form = page[page.index('id="suggestion-U-DEMO-KANTO"') :]
+    action = re.search(r'<form method="post" action="([^"]+)"', form)
+    assert action is not None
+    response = client.post(
+        action.group(1),
+        data={"partner_id": str(world.union_id), "csrf_token": csrf_from(page)},
+        follow_redirects=True,
+    )
+    assert "Choose an active partner from the directory." in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.query(Referral).count() == 0

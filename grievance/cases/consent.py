@@ -28,6 +28,7 @@ import enum
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -202,7 +203,17 @@ def covering(case: Case, scope: str, partner_id: int | None = None) -> Consent |
     return found[0] if found else None
 
 
-def covered_fields(case: Case, partner: Partner) -> frozenset[str]:
+class Recipient(Protocol):
+    """A partner as consent needs it: its row, or its routing profile."""
+
+    @property
+    def id(self) -> int | None: ...
+
+    @property
+    def immigration_exposure(self) -> bool: ...
+
+
+def covered_fields(case: Case, partner: Recipient) -> frozenset[str]:
     """The fields a referral to `partner` may show, from the consents active now."""
     if (
         partner.immigration_exposure

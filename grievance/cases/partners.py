@@ -30,7 +30,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from grievance import crypto
+from grievance import crypto, reference_cache
 from grievance.cases import audit
 from grievance.cases.models import Category, Partner, ResidenceStatus
 from grievance.cases.referral_models import PartnerSmsContact
@@ -336,6 +336,18 @@ def list_partners(*, active_only: bool = False, kind: str | None = None) -> list
     if kind:
         query = query.where(Partner.kind == kind)
     return list(db.session.scalars(query))
+
+
+def active_directory() -> tuple[PartnerProfile, ...]:
+    """The active partners as routing profiles, in the directory's order
+    (kind, then name), kept by `grievance.reference_cache`: the case page
+    ranks them for every case, and they change a few times a year.
+    Referring checks the partner in the database again."""
+
+    def load() -> tuple[PartnerProfile, ...]:
+        return tuple(profile(p) for p in list_partners(active_only=True))
+
+    return reference_cache.cached("partner-directory", load)
 
 
 def get_partner(partner_id: int) -> Partner | None:

@@ -34,7 +34,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from grievance.cases import consent, escalation, partners, queries, referrals, resolution, routing
-from grievance.cases.models import Case, Consent, Partner, Referral
+from grievance.cases.models import Case, Consent, Referral
 from grievance.cases.referral_models import ConsentRequest, Escalation
 from grievance.cases.services import normalise_code
 from grievance.extensions import commit, db
@@ -230,7 +230,7 @@ class Panel:
     consents: list[Consent]
     question: ConsentRequest | None
     referrals: list[ReferralRow]
-    partners: list[Partner]
+    partners: tuple[routing.PartnerProfile, ...]  # the active directory
     # Each escalation with the statuses it may move to next.
     escalations: list[tuple[Escalation, list[str]]]
     due: list[referrals.DueItem]
@@ -239,6 +239,10 @@ class Panel:
     can_close: bool
     scopes: tuple[str, ...] = consent.SHARING_SCOPES
     fields: tuple[str, ...] = consent.FIELDS
+    # Each field's label, translated once for the panel's checkbox lists.
+    field_labels: dict[str, str] = field(
+        default_factory=lambda: {name: consent.field_label(name) for name in consent.FIELDS}
+    )
     outcomes: dict[str, Any] = field(default_factory=lambda: resolution.OUTCOMES)
     platforms: dict[str, Any] = field(default_factory=lambda: escalation.PLATFORMS)
 
@@ -249,10 +253,9 @@ def referral_panel(case: Case, parts: queries.CaseParts) -> Panel:
     `parts` (from `queries.case_with_parts`) says which lists are empty: those
     are not asked for.
     """
-    active = partners.list_partners(active_only=True)
     suggestions = [
-        SuggestionRow(s, _allowed_for(case, s.partner.id))
-        for s in referrals.suggestions(case, parts.categories, active_partners=active)
+        SuggestionRow(s, consent.covered_fields(case, s.partner))
+        for s in referrals.suggestions(case, parts.categories)
     ]
     rows = []
     for referral in case.referrals:
@@ -277,7 +280,7 @@ def referral_panel(case: Case, parts: queries.CaseParts) -> Panel:
         ),
         question=consent.open_request(case) if parts.open_questions else None,
         referrals=rows,
-        partners=active,
+        partners=partners.active_directory(),
         escalations=[(e, escalation.next_statuses(e)) for e in escalation.escalations_for(case)]
         if parts.escalations
         else [],
@@ -290,11 +293,6 @@ def referral_panel(case: Case, parts: queries.CaseParts) -> Panel:
         can_resolve=case.status in ("acknowledged", "in_progress", "referred"),
         can_close=case.status == "resolved",
     )
-
-
-def _allowed_for(case: Case, partner_id: int | None) -> frozenset[str]:
-    partner = db.session.get(Partner, partner_id) if partner_id is not None else None
-    return consent.covered_fields(case, partner) if partner else frozenset()
 
 
 def referral_due_items(within_days: int = 2) -> list[referrals.DueItem]:

@@ -53,7 +53,7 @@ from grievance.cases.models import (
     ReferralStatus,
     ReferralUpdate,
 )
-from grievance.cases.partners import profile, sms_contact
+from grievance.cases.partners import active_directory, profile, sms_contact
 from grievance.cases.worker_words import texts
 from grievance.datakeys import as_utc, utcnow
 from grievance.extensions import db
@@ -285,24 +285,14 @@ def _release_due(case: Case, met: datetime | None) -> None:
 # -- creating a referral --------------------------------------------------------------
 
 
-def suggestions(
-    case: Case,
-    categories: Sequence[str],
-    limit: int = 8,
-    *,
-    active_partners: list[Partner] | None = None,
-) -> list[routing.Suggestion]:
-    """Ranked partners for the case page, with reasons and warnings.
+def suggestions(case: Case, categories: Sequence[str], limit: int = 8) -> list[routing.Suggestion]:
+    """The active partners ranked for the case page, with reasons and warnings.
 
     `categories` are the case's category codes (the case page reads them
-    with the case). `active_partners` saves a query when the caller has
-    them already.
+    with the case); the directory and each category's usual kinds of body
+    come from the reference cache.
     """
     from grievance.cases.models import Category
-
-    partners = active_partners
-    if partners is None:
-        partners = list(db.session.scalars(select(Partner).where(Partner.active.is_(True))))
 
     def load_types() -> dict[str, tuple[str, ...]]:
         return {
@@ -322,7 +312,7 @@ def suggestions(
     )
     return routing.rank(
         facts,
-        [profile(p) for p in partners],
+        list(active_directory()),
         referral_types=types,
         identity_partner_ids=consent.identity_partner_ids(case),
         referred_partner_ids=[r.partner_id for r in case.referrals if r.status in LIVE],
