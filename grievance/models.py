@@ -8,6 +8,7 @@ from grievance.cases.models import (  # noqa: F401
     Case,
     CaseClock,
     CaseEvent,
+    CaseViewCount,
     Category,
     Consent,
     IloIndicator,

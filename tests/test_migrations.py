@@ -6,7 +6,8 @@ from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from flask_migrate import upgrade
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import select
 
 from config import TestingConfig
 from grievance import create_app
@@ -37,3 +38,29 @@ def test_init_command_creates_schema_and_reference_data(tmp_path: Path) -> None:
 
     with app.app_context():
         assert db.session.query(Category).count() == 24
+
+
+def test_views_recorded_before_the_counter_are_counted_by_its_migration(tmp_path: Path) -> None:
+    from grievance.cases import audit
+    from grievance.cases.models import CaseViewCount
+    from grievance.extensions import commit
+    from tests.conftest import make_case
+
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'v.db'}")
+    assert app.test_cli_runner().invoke(args=["grievance", "init"]).exit_code == 0
+    with app.app_context():
+        case, _ = make_case()
+        other, _ = make_case()
+        # Events alone, as views were recorded before revision 0013.
+        for case_id in (case.id, case.id, case.id, other.id):
+            audit.record("case.viewed", case_id=case_id, actor_id=None)
+        audit.record("case.note_added", case_id=case.id, actor_id=None)
+        commit()
+        ids = (case.id, other.id)
+        db.session.close()
+        downgrade(revision="0012")
+        upgrade()
+        counts = dict(db.session.execute(select(CaseViewCount.case_id, CaseViewCount.views)).all())
+        assert counts == {ids[0]: 3, ids[1]: 1}
+        db.session.close()
+        db.engine.dispose()

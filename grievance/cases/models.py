@@ -415,9 +415,11 @@ class ReferralUpdate(SealedRow, db.Model):
     referral: Mapped[Referral] = relationship(back_populates="updates")
 
 
-# Events that are not views: what the timeline shows. Written out, not
-# bound, so the query matches the partial index's predicate.
+# Events that are not views (what the timeline shows), and views. Written
+# out, not bound, so a query matches its partial index's predicate: a
+# prepared statement's generic plan cannot use one for a bound value.
 STORY_EVENTS_SQL = "kind <> 'case.viewed'"
+VIEW_EVENTS_SQL = "kind = 'case.viewed'"
 
 
 class CaseEvent(db.Model):
@@ -428,17 +430,26 @@ class CaseEvent(db.Model):
     """
 
     __tablename__ = "case_events"
-    # A case seen a thousand times holds a thousand view events: the case
-    # page counts them along (case_id, kind) and reads its timeline from an
-    # index that leaves them out, so neither grows with the views.
+    # A case seen a thousand times holds a thousand view events. A case's
+    # events are read through two partial indexes, the views and the rest,
+    # so the timeline never walks past the views (with one index on
+    # (case_id, kind, seq) PostgreSQL's planner took it for the timeline too,
+    # filtering out every view); the page's view count is kept in
+    # `CaseViewCount`, not counted.
     __table_args__ = (
-        Index("ix_case_events_case_kind", "case_id", "kind", "seq"),
         Index(
             "ix_case_events_story",
             "case_id",
             "seq",
             sqlite_where=text(STORY_EVENTS_SQL),
             postgresql_where=text(STORY_EVENTS_SQL),
+        ),
+        Index(
+            "ix_case_events_views",
+            "case_id",
+            "seq",
+            sqlite_where=text(VIEW_EVENTS_SQL),
+            postgresql_where=text(VIEW_EVENTS_SQL),
         ),
     )
 
@@ -451,6 +462,23 @@ class CaseEvent(db.Model):
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
     seq: Mapped[int] = mapped_column(Integer, unique=True)
+
+
+class CaseViewCount(db.Model):
+    """How many times staff opened a case: its view events, counted as they
+    are written (`services.record_view`, in the same transaction).
+
+    Counting the events on every page view took time in proportion to the
+    views: about 1.8 ms on PostgreSQL for a case seen 4,000 times. The
+    events stay the record; this is the page's figure.
+    """
+
+    __tablename__ = "case_view_counts"
+
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True
+    )
+    views: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class AuditHead(db.Model):

@@ -13,7 +13,7 @@ from grievance.cases.models import (
     Attachment,
     Case,
     CaseClock,
-    CaseEvent,
+    CaseViewCount,
     Consent,
     Message,
     Referral,
@@ -67,9 +67,10 @@ def _present(case_id: Any) -> list[ColumnElement[bool]]:
 def _counts(case_id: Any) -> list[ColumnElement[int]]:
     """The counts of CaseParts, in its order."""
     return [
-        select(func.count())
-        .where(CaseEvent.case_id == case_id, CaseEvent.kind == "case.viewed")
-        .scalar_subquery(),
+        func.coalesce(
+            select(CaseViewCount.views).where(CaseViewCount.case_id == case_id).scalar_subquery(),
+            0,
+        ),
         select(func.count()).where(Message.case_id == case_id).scalar_subquery(),
     ]
 

@@ -11,12 +11,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, String, bindparam, select
+from sqlalchemy import Insert, Select, String, bindparam, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from grievance import crypto
 from grievance.cases import audit, triage
 from grievance.cases.deadlines import due_at
-from grievance.cases.models import Case, Category, Channel, ContactMethod, Urgency
+from grievance.cases.models import Case, CaseViewCount, Category, Channel, ContactMethod, Urgency
 from grievance.datakeys import DataKey, as_utc, utcnow
 from grievance.extensions import column_rows, db
 
@@ -175,6 +176,23 @@ def find_by_receipt(reference: str, secret: str) -> Case | None:
     return case
 
 
+@functools.cache
+def _count_view(dialect: str) -> Insert:
+    """One more view of case `case_id`: the first makes the row. Built once
+    per dialect (both speak INSERT ... ON CONFLICT DO UPDATE)."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(CaseViewCount).values(case_id=bindparam("case_id"), views=1)
+    return statement.on_conflict_do_update(
+        index_elements=[CaseViewCount.case_id],
+        set_={"views": CaseViewCount.views + 1},
+    )
+
+
 def record_view(case: Case, actor_id: int) -> None:
-    """Every staff view of a case leaves an audit event."""
+    """Every staff view of a case leaves an audit event, and is counted for
+    the page (`CaseViewCount`) in the same transaction. The audit event
+    comes first: its head row serialises writers, so the counter's row
+    lock is never waited for while holding another."""
     audit.record("case.viewed", case_id=case.id, actor_id=actor_id)
+    connection = db.session.connection()
+    connection.execute(_count_view(connection.dialect.name), {"case_id": case.id})

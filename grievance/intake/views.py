@@ -12,11 +12,11 @@ from typing import Any
 from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import select, text
 
 from grievance import crypto, i18n, ratelimit
 from grievance.cases import consent, resolution
-from grievance.cases.models import CaseEvent, Message
+from grievance.cases.models import VIEW_EVENTS_SQL, CaseEvent, Message
 from grievance.extensions import commit, db
 from grievance.intake import feedback_text, follow_up, held, kept_files, labels, web
 from grievance.intake.forms import (
@@ -226,10 +226,12 @@ def report() -> Any:
 
 
 def _timeline(case_id: int, case: Any) -> list[tuple[Any, str]]:
+    # The first view in the chain's order, from the views' partial index.
     first_view = db.session.scalar(
-        select(func.min(CaseEvent.created_at)).where(
-            CaseEvent.case_id == case_id, CaseEvent.kind == "case.viewed"
-        )
+        select(CaseEvent.created_at)
+        .where(CaseEvent.case_id == case_id, text(VIEW_EVENTS_SQL))
+        .order_by(CaseEvent.seq)
+        .limit(1)
     )
     read_at = min((t for t in (first_view, case.acknowledged_at) if t), default=None)
     referred_at = min((r.created_at for r in case.referrals), default=None)

@@ -1,0 +1,101 @@
+"""Case views: each is an audit event and one more on the case's count, in
+the same transaction; the timeline reads the case's events through the
+partial index that leaves the views out."""
+
+from __future__ import annotations
+
+from flask import Flask
+from sqlalchemy import func, select, text
+
+from grievance.cases import audit, casework, queries, retention, timeline
+from grievance.cases.models import CaseEvent, CaseViewCount
+from grievance.extensions import commit, db
+from grievance.staff.models import StaffUser
+from tests.cases.referral_helpers import build, case_of
+
+
+def views_of(reference: str) -> int:
+    db.session.expunge_all()
+    found = queries.case_with_parts(reference)
+    assert found is not None
+    return found[1].views
+
+
+def view_events(case_id: int) -> int:
+    return int(
+        db.session.scalar(
+            select(func.count()).where(
+                CaseEvent.case_id == case_id, CaseEvent.kind == "case.viewed"
+            )
+        )
+        or 0
+    )
+
+
+def test_a_view_is_counted_with_its_event_or_not_at_all(app: Flask) -> None:
+    world = build(app)
+    with app.app_context():
+        actor = db.session.get(StaffUser, world.caseworker_id)
+        case_id = case_of(world).id
+        assert views_of(world.reference) == 0
+        casework.view_case(actor, case_of(world))
+        db.session.rollback()  # the request failed: neither the event nor the count
+        assert views_of(world.reference) == 0
+        assert view_events(case_id) == 0
+        for _ in range(3):
+            casework.view_case(actor, case_of(world))
+            commit()
+        assert views_of(world.reference) == 3
+        assert view_events(case_id) == 3
+
+
+def test_the_count_goes_with_its_case_when_the_case_is_purged(app: Flask) -> None:
+    world = build(app)
+    with app.app_context():
+        actor = db.session.get(StaffUser, world.caseworker_id)
+        case_id = case_of(world).id
+        casework.view_case(actor, case_of(world))
+        commit()
+        assert db.session.get(CaseViewCount, case_id) is not None
+        assert retention.purge_cases([case_id]) == 1
+        commit()
+        db.session.expunge_all()
+        assert db.session.get(CaseViewCount, case_id) is None
+        # The events stay in the chain.
+        assert view_events(case_id) == 1
+
+
+def test_the_timeline_lists_views_in_the_chains_order_only_when_asked(app: Flask) -> None:
+    world = build(app)
+    with app.app_context():
+        actor = db.session.get(StaffUser, world.caseworker_id)
+        case_id = case_of(world).id
+        casework.view_case(actor, case_of(world))
+        audit.record("case.note_added", case_id=case_id, actor_id=actor.id)
+        casework.view_case(actor, case_of(world))
+        commit()
+        kinds = [line.kind for line in timeline.timeline(case_id)]
+        assert "case.viewed" not in kinds and kinds[-1] == "case.note_added"
+        with_views = [line.kind for line in timeline.timeline(case_id, include_views=True)]
+        assert with_views[-3:] == ["case.viewed", "case.note_added", "case.viewed"]
+        assert len(with_views) == len(kinds) + 2
+
+
+def plan(statement: object) -> list[str]:
+    compiled = statement.compile(db.engine, compile_kwargs={"literal_binds": True})  # type: ignore[attr-defined]
+    return [str(row[-1]) for row in db.session.execute(text("EXPLAIN QUERY PLAN " + str(compiled)))]
+
+
+def test_the_timeline_reads_the_partial_indexes_on_sqlite(app: Flask) -> None:
+    """Without views: the index that leaves them out, already in order. With
+    them: each partial index once. No scan of the events table."""
+    world = build(app)
+    with app.app_context():
+        case_id = case_of(world).id
+        steps = plan(timeline.events_statement(case_id, include_views=False))
+        assert any("ix_case_events_story" in step for step in steps), steps
+        assert not [s for s in steps if s.startswith("SCAN") or "TEMP B-TREE" in s], steps
+        steps = plan(timeline.events_statement(case_id, include_views=True))
+        assert any("ix_case_events_story" in step for step in steps), steps
+        assert any("ix_case_events_views" in step for step in steps), steps
+        assert not [s for s in steps if s.startswith("SCAN case_events")], steps
