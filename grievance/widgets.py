@@ -37,6 +37,15 @@ def html_params(**kwargs: Any) -> Markup:
     return Markup(" ".join(params))  # noqa: S704 - every name and value is escaped above
 
 
+def _text(label: Any) -> str:
+    """A choice's label as text, a lazy translation translated once:
+    `label or value` would translate it to test it, then escaping would
+    translate it again."""
+    if label is None or isinstance(label, str):
+        return label or ""
+    return str(label)
+
+
 class FastTextArea(TextArea):
     """`TextArea`, its attributes written by `html_params`."""
 
@@ -91,10 +100,11 @@ class CheckboxList(ListWidget):
         for i, choice in enumerate(choices):
             option_id = escape(f"{field.id}-{i}")
             checked = "checked " if choice.selected else ""
+            label = escape(_text(choice.label) or choice.value)
             html.append(
                 f'<li><input {checked}id="{option_id}" name="{name}" type="checkbox" '
                 f'value="{escape(choice.value)}"> '
-                f'<label for="{option_id}">{escape(choice.label or choice.value)}</label></li>'
+                f'<label for="{option_id}">{label}</label></li>'
             )
         html.append("</ul>")
         return Markup("".join(html))  # noqa: S704 - every value in it is escaped above
@@ -119,7 +129,7 @@ class FastSelect(Select):
         if choice.render_kw or kwargs or not isinstance(value, str):
             return super().render_option(choice, **kwargs)
         selected = "selected " if choice.selected else ""
-        label = escape(choice.label or value)
+        label = escape(_text(choice.label) or value)
         html = f'<option {selected}value="{escape(value)}">{label}</option>'
         return Markup(html)  # noqa: S704 - value and label are escaped
 

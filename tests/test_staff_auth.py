@@ -116,6 +116,34 @@ def test_disabling_an_account_ends_its_session(
     assert client.get("/staff/queue").status_code == 302
 
 
+def test_each_page_reads_the_account_alone_without_its_data_key(
+    app: Flask, client: FlaskClient, auth: AuthActions
+) -> None:
+    """The account is read on every staff page; its data key (for the
+    two-factor secret) is read only where it is used."""
+    from tests.test_reference_cache import StatementCounter
+
+    with app.app_context():
+        _, secret = make_staff("caseworker", "cw@example.org")
+    auth.login("cw@example.org", secret)
+    with app.app_context(), StatementCounter() as counter:
+        assert client.get("/staff/queue").status_code == 200
+    accounts = [
+        s for s in counter.statements if "FROM staff_users" in s and "WHERE staff_users.id" in s
+    ]
+    assert accounts, counter.statements
+    assert not [s for s in accounts if "data_keys" in s], accounts
+    with app.app_context():
+        from grievance.staff.auth import load_user
+
+        user = services.find_by_email("cw@example.org")
+        assert user is not None
+        db.session.expunge_all()
+        loaded = load_user(f"{user.id}:{user.session_epoch}")
+        assert loaded is not None and loaded.totp_secret  # the key, read when asked for
+        assert load_user(f"{user.id}:{user.session_epoch + 1}") is None
+
+
 def test_idle_and_absolute_timeouts(app: Flask, client: FlaskClient, auth: AuthActions) -> None:
     with app.app_context():
         _, secret = make_staff("caseworker", "cw@example.org")

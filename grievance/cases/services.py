@@ -190,9 +190,13 @@ def _count_view(dialect: str) -> Insert:
 
 def record_view(case: Case, actor_id: int) -> None:
     """Every staff view of a case leaves an audit event, and is counted for
-    the page (`CaseViewCount`) in the same transaction. The audit event
-    comes first: its head row serialises writers, so the counter's row
-    lock is never waited for while holding another."""
-    audit.record("case.viewed", case_id=case.id, actor_id=actor_id)
+    the page (`CaseViewCount`) in the same transaction.
+
+    The count comes first: the audit head's row lock, which every audited
+    write in every process waits for, is then held for the event alone
+    until the commit. (Only this function takes the counter's lock, always
+    before the head's, so the two cannot deadlock.)"""
+    db.session.flush()  # the case and what else is pending come first
     connection = db.session.connection()
     connection.execute(_count_view(connection.dialect.name), {"case_id": case.id})
+    audit.record("case.viewed", case_id=case.id, actor_id=actor_id)

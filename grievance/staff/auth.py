@@ -8,6 +8,7 @@ on every staff request from times kept in the signed session.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from functools import wraps
@@ -15,6 +16,8 @@ from typing import Any, TypeVar
 
 from flask import Flask, abort, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
+from sqlalchemy import Select, bindparam, select
+from sqlalchemy.orm import lazyload
 
 from grievance.extensions import db, login_manager
 from grievance.i18n import STAFF_LANGUAGES
@@ -26,13 +29,25 @@ STAFF_PREFIXES = ("/staff", "/advisor", "/admin")
 SEEN_STEP = 15  # seconds
 
 
+@functools.cache
+def _account_statement() -> Select[tuple[StaffUser]]:
+    """The session's account, read on every staff request: built once (no
+    cache key to work out each time, as `session.get` does), and without
+    its data key, which only the two-factor pages need (loaded then)."""
+    return (
+        select(StaffUser)
+        .where(StaffUser.id == bindparam("user_id"))
+        .options(lazyload(StaffUser.data_key))
+    )
+
+
 @login_manager.user_loader
 def load_user(user_key: str) -> StaffUser | None:
     try:
         user_id, epoch = (int(part) for part in user_key.split(":", 1))
     except ValueError:
         return None
-    user = db.session.get(StaffUser, user_id)
+    user = db.session.scalars(_account_statement(), {"user_id": user_id}).first()
     if user is None or user.disabled or user.session_epoch != epoch:
         return None
     return user
