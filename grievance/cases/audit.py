@@ -12,12 +12,13 @@ hold the keys cannot recompute the chain after an edit to hide it.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Executable, bindparam, insert, select, update
 
 from grievance import crypto
 from grievance.cases.models import AuditHead, CaseEvent
@@ -52,6 +53,13 @@ _SET_LAST_HASH = (
 _APPEND_AND_SET_HEAD = _APPEND.add_cte(_SET_LAST_HASH.cte("set_head"))
 
 
+@functools.cache
+def _append_along(along: Executable) -> Executable:
+    """The event, the head's new hash and `along` in one statement (built
+    once per `along`: each is a constant of its caller)."""
+    return _APPEND_AND_SET_HEAD.add_cte(along.cte("along"))  # type: ignore[attr-defined]
+
+
 def _canonical(event: CaseEvent) -> bytes:
     created = as_utc(event.created_at)
     body = {
@@ -76,8 +84,14 @@ def record(
     case_id: int | None = None,
     actor_id: int | None = None,
     detail: dict[str, Any] | None = None,
+    along: Executable | None = None,
 ) -> CaseEvent:
-    """Append one event to the chain (flushes; the caller commits)."""
+    """Append one event to the chain (flushes; the caller commits).
+
+    `along` is one more write that goes with the event, its values bound
+    to the event's own parameters (`e_case_id`...): on PostgreSQL it is a
+    part of the event's statement, on SQLite its own statement just before.
+    """
     # Lock and read in one statement: the UPDATE is what serialises writers
     # (a row lock on PostgreSQL, the write lock on SQLite).
     db.session.flush()  # as the ORM's execute would, before the connection's
@@ -104,8 +118,10 @@ def record(
     fields = {f"e_{name}": getattr(event, name) for name in _EVENT_FIELDS}
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
-        connection.execute(_APPEND_AND_SET_HEAD, fields)
+        connection.execute(_APPEND_AND_SET_HEAD if along is None else _append_along(along), fields)
     else:
+        if along is not None:
+            connection.execute(along, fields)
         connection.execute(_APPEND, fields)
         connection.execute(_SET_LAST_HASH, {"e_hash": event.hash})
     return event

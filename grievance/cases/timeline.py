@@ -8,13 +8,14 @@ rendered raw.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Executable, select, text, union_all
+from sqlalchemy import Executable, bindparam, select, text, union_all
 
 from grievance.cases import labels
 from grievance.cases.models import STORY_EVENTS_SQL, VIEW_EVENTS_SQL, CaseEvent
@@ -42,10 +43,13 @@ class TimelineLine:
     text: str
 
 
-def events_statement(case_id: int, include_views: bool) -> Executable:
-    """A case's events in the chain's order. Each read matches one of the
-    events' two partial indexes; with views, both, merged (no index holds
-    all of a case's events)."""
+@functools.cache
+def events_statement(include_views: bool) -> Executable:
+    """A case's events (`case_id`) in the chain's order. Each read matches
+    one of the events' two partial indexes; with views, both, merged (no
+    index holds all of a case's events). Built once: the case page reads
+    its timeline on every view."""
+    case_id = bindparam("case_id")
     story = select(CaseEvent).where(CaseEvent.case_id == case_id, text(STORY_EVENTS_SQL))
     if not include_views:
         return story.order_by(CaseEvent.seq)
@@ -54,7 +58,7 @@ def events_statement(case_id: int, include_views: bool) -> Executable:
 
 
 def timeline(case_id: int, *, include_views: bool = False) -> list[TimelineLine]:
-    events = list(db.session.scalars(events_statement(case_id, include_views)))
+    events = list(db.session.scalars(events_statement(include_views), {"case_id": case_id}))
     staff_ids: set[int] = set()
     for event in events:
         if event.actor_id:

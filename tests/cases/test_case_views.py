@@ -92,10 +92,10 @@ def test_the_timeline_reads_the_partial_indexes_on_sqlite(app: Flask) -> None:
     world = build(app)
     with app.app_context():
         case_id = case_of(world).id
-        steps = plan(timeline.events_statement(case_id, include_views=False))
+        steps = plan(timeline.events_statement(False).params(case_id=case_id))
         assert any("ix_case_events_story" in step for step in steps), steps
         assert not [s for s in steps if s.startswith("SCAN") or "TEMP B-TREE" in s], steps
-        steps = plan(timeline.events_statement(case_id, include_views=True))
+        steps = plan(timeline.events_statement(True).params(case_id=case_id))
         assert any("ix_case_events_story" in step for step in steps), steps
         assert any("ix_case_events_views" in step for step in steps), steps
         assert not [s for s in steps if s.startswith("SCAN case_events")], steps

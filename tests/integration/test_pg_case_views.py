@@ -15,6 +15,7 @@ from tests.cases.test_case_views import (  # noqa: F401
     test_the_timeline_lists_views_in_the_chains_order_only_when_asked,
 )
 from tests.conftest import make_case, make_staff
+from tests.test_reference_cache import StatementCounter
 
 
 def explain_analyze(statement: object) -> str:
@@ -37,10 +38,29 @@ def test_a_case_seen_hundreds_of_times_reads_its_timeline_past_no_view(app: Flas
         commit()
         found = queries.case_with_parts(case.reference)
         assert found is not None and found[1].views == 400
-        plan = explain_analyze(timeline.events_statement(case.id, include_views=False))
+        plan = explain_analyze(timeline.events_statement(False).params(case_id=case.id))
         assert "ix_case_events_story" in plan, plan
         assert "Rows Removed by Filter" not in plan, plan
-        plan = explain_analyze(timeline.events_statement(case.id, include_views=True))
+        plan = explain_analyze(timeline.events_statement(True).params(case_id=case.id))
         assert "ix_case_events_views" in plan and "ix_case_events_story" in plan, plan
         assert "Seq Scan" not in plan, plan
         db.session.rollback()
+
+
+def test_a_view_is_counted_in_its_events_statement(app: Flask) -> None:
+    """Two statements a view, as before there was a count: the head's
+    advance, then the event, the head's new hash and the count in one."""
+    with app.app_context():
+        actor, _ = make_staff()
+        case, _ = make_case()
+        commit()
+        with StatementCounter() as counter:
+            casework.view_case(actor, case)
+        writes = [s for s in counter.statements if not s.lstrip().upper().startswith("SELECT")]
+        assert len(writes) == 2, writes
+        assert "case_view_counts" in writes[1] and "ON CONFLICT" in writes[1], writes[1]
+        commit()
+        casework.view_case(actor, case)
+        commit()
+        found = queries.case_with_parts(case.reference)
+        assert found is not None and found[1].views == 2
