@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, bindparam, select
@@ -21,8 +21,9 @@ from grievance.cases import audit, messaging, workflow
 from grievance.cases.deadlines import due_at
 from grievance.cases.models import Case, CaseStatus, Message
 from grievance.cases.services import record_view
-from grievance.datakeys import utcnow
-from grievance.extensions import db
+from grievance.crypto import DecryptionError, EncryptedField
+from grievance.datakeys import DataKey, utcnow
+from grievance.extensions import column_rows, db
 from grievance.staff.models import Role, StaffUser
 
 # After the first human contact the clock that matters is the next update
@@ -206,23 +207,66 @@ def add_note(actor: StaffUser, case: Case, body: str) -> Message:
 THREAD_PAGE = 30
 
 
+@dataclass(frozen=True, slots=True)
+class ThreadMessage:
+    """One message or note as the thread shows it: its columns, read without
+    the ORM (see `thread`), its body opened when the page asks for it with
+    the key it was sealed under, as `Message.body` opens it."""
+
+    __tablename__ = "messages"  # (for the body's binding to its table)
+
+    id: int
+    direction: str
+    channel: str
+    author_staff_id: int | None
+    internal: bool
+    delivery_status: str | None
+    delivery_error: str | None
+    created_at: datetime
+    body_ct: bytes | None
+    uid: str
+    data_key: DataKey | None
+
+    body = EncryptedField("body_ct")
+
+    def data_key_material(self) -> tuple[str, bytes]:
+        if self.data_key is None:
+            raise DecryptionError("this row's data key was destroyed")
+        return self.data_key.id, self.data_key.material()
+
+
 @dataclass(frozen=True)
 class ThreadPage:
     """Up to THREAD_PAGE messages and notes, oldest first; `earlier` is the
     id to ask for the page before (None: these are the first), and `total`
     counts every message of the case."""
 
-    messages: list[Message]
+    messages: list[ThreadMessage]
     earlier: int | None
     total: int
     latest: bool
+
+
+_THREAD_COLUMNS = (
+    Message.id,
+    Message.direction,
+    Message.channel,
+    Message.author_staff_id,
+    Message.internal,
+    Message.delivery_status,
+    Message.delivery_error,
+    Message.created_at,
+    Message.body_ct,
+    Message.uid,
+    Message.data_key_id,
+)
 
 
 @functools.lru_cache(maxsize=8)
 def _thread_statement(before: bool, limit: int) -> Select:
     """The thread's statement, built once (see `column_rows`): the case page
     runs it on every view."""
-    query = select(Message).where(Message.case_id == bindparam("case_id"))
+    query = select(*_THREAD_COLUMNS).where(Message.case_id == bindparam("case_id"))
     if before:
         query = query.where(Message.id < bindparam("before"))
     return query.order_by(Message.id.desc()).limit(limit)
@@ -237,15 +281,25 @@ def thread(
     decrypts) only the newest, walking the (case_id, id) index backwards,
     then turns them the reading way round. `total` is the case's count of
     messages, read with the case (`queries.case_with_parts`).
+
+    The rows are read as plain columns: the page only shows them, and 30
+    mapped objects, each with its data key joined, cost the ORM about
+    0.4 ms a page. A message is sealed under its case's key; one under
+    another key (none is, today) has that key read by id.
     """
     params = {"case_id": case.id, "before": before}
-    rows = list(db.session.scalars(_thread_statement(before is not None, size + 1), params))
+    rows = list(column_rows(_thread_statement(before is not None, size + 1), params))
     more = len(rows) > size
     rows = rows[:size]
     rows.reverse()
+    keys = {case.data_key_id: case.data_key}
+    for row in rows:
+        if row.data_key_id is not None and row.data_key_id not in keys:
+            keys[row.data_key_id] = db.session.get(DataKey, row.data_key_id)
+    messages = [ThreadMessage(*row[:-1], data_key=keys.get(row.data_key_id)) for row in rows]
     return ThreadPage(
-        messages=rows,
-        earlier=rows[0].id if more and rows else None,
+        messages=messages,
+        earlier=messages[0].id if more and messages else None,
         total=total,
         latest=before is None,
     )
