@@ -23,6 +23,7 @@ from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from markupsafe import Markup
 from wtforms import (
     BooleanField,
     IntegerField,
@@ -245,6 +246,20 @@ class Panel:
     )
     outcomes: dict[str, Any] = field(default_factory=lambda: resolution.OUTCOMES)
     platforms: dict[str, Any] = field(default_factory=lambda: escalation.PLATFORMS)
+    _share_boxes: dict[frozenset[str], Markup] = field(default_factory=dict)
+
+    def share_boxes(
+        self, allowed: frozenset[str] | None, draw: Callable[[frozenset[str]], Markup]
+    ) -> Markup:
+        """A refer form's "Share" checkboxes, those outside `allowed` (what
+        the worker's consent covers; None: every field) disabled. The
+        template's macro `draw` makes them once per distinct set on the
+        page: the eight suggested partners mostly share one."""
+        key = frozenset(self.fields) if allowed is None else allowed
+        boxes = self._share_boxes.get(key)
+        if boxes is None:
+            boxes = self._share_boxes[key] = draw(key)
+        return boxes
 
 
 def referral_panel(case: Case, parts: queries.CaseParts) -> Panel:
