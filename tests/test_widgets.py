@@ -83,6 +83,19 @@ def test_fast_select_draws_what_wtforms_draws() -> None:
         assert str(fast.pick(class_="x")) == str(reference.pick(class_="x"))
     assert 'selected value="a"' in str(Fast(data={"pick": "a"}).pick())
 
+    # A required select carries the attribute, as WTForms writes it.
+    from wtforms.validators import DataRequired
+
+    class FastRequired(Form):
+        pick = SelectField("Pick", choices=choices, validators=[DataRequired()])
+
+    class ReferenceRequired(Form):
+        pick = WTSelectField("Pick", choices=choices, validators=[DataRequired()])
+
+    fast_html = str(FastRequired(data={"pick": "b"}).pick(data_x="1"))
+    assert fast_html == str(ReferenceRequired(data={"pick": "b"}).pick(data_x="1"))
+    assert " required" in fast_html
+
 
 def _all_forms() -> list[type]:
     from grievance.formbase import BaseForm
