@@ -11,12 +11,12 @@ import traceback
 from typing import Any
 
 from flask import Flask, render_template, request
-from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from grievance import i18n
 from grievance.extensions import db
+from grievance.i18n import lazy_gettext as _l
 
 log = logging.getLogger(__name__)
 

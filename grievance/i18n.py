@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import flask_babel
 from babel.support import NullTranslations, Translations
 from flask import current_app, g, has_app_context, has_request_context, request, session
 from flask_babel import Domain
+from flask_babel.speaklater import LazyString
 
 
 @dataclass(frozen=True)
@@ -178,3 +180,19 @@ def stable_page_catalog() -> NullTranslations | None:
     if isinstance(chosen, CatalogDomain):
         return chosen.get_translations()
     return None
+
+
+def gettext(string: str, **variables: Any) -> str:
+    """`flask_babel.gettext`: the same catalog and the same formatting, the
+    catalog found by `page_translations` in one lookup instead of five (a
+    staff page translates a hundred strings from Python and lazy labels).
+    Outside an application there is no catalog: the text as written."""
+    if not has_app_context():
+        return string % variables if variables else string
+    text = page_translations().ugettext(string)
+    return text % variables if variables else text
+
+
+def lazy_gettext(string: str, **variables: Any) -> LazyString:
+    """`flask_babel.lazy_gettext`, translated by `gettext` above when used."""
+    return LazyString(gettext, string, **variables)

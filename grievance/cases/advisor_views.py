@@ -13,8 +13,6 @@ import io
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, send_file, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import IntegerField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
@@ -22,6 +20,8 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from grievance.cases import consent, referrals, resolution
 from grievance.extensions import commit, db
 from grievance.formbase import BaseForm
+from grievance.i18n import gettext as _
+from grievance.i18n import lazy_gettext as _l
 from grievance.staff.auth import require_role
 from grievance.staff.forms import EmptyForm
 from grievance.staff.models import Role

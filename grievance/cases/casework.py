@@ -14,7 +14,6 @@ import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, bindparam, select
 
 from grievance.cases import audit, messaging, workflow
@@ -24,6 +23,7 @@ from grievance.cases.services import record_view
 from grievance.crypto import DecryptionError, EncryptedField
 from grievance.datakeys import DataKey, utcnow
 from grievance.extensions import column_rows, db
+from grievance.i18n import lazy_gettext as _l
 from grievance.staff.models import Role, StaffUser
 
 # After the first human contact the clock that matters is the next update

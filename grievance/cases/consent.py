@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from grievance.cases import audit
@@ -48,6 +47,7 @@ from grievance.cases.referral_models import ConsentRequest
 from grievance.cases.worker_words import texts
 from grievance.datakeys import as_utc, utcnow
 from grievance.extensions import db
+from grievance.i18n import lazy_gettext as _l
 from grievance.staff.models import StaffUser
 
 QUESTION_TTL = timedelta(days=14)

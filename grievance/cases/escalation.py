@@ -18,7 +18,6 @@ Guarantees
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from grievance.cases import audit, consent
@@ -26,6 +25,7 @@ from grievance.cases.models import Case, ConsentScope
 from grievance.cases.referral_models import Escalation, EscalationStatus
 from grievance.datakeys import utcnow
 from grievance.extensions import db
+from grievance.i18n import lazy_gettext as _l
 from grievance.staff.models import StaffUser
 
 PLATFORMS = {

@@ -6,7 +6,6 @@ filled in by the view; WTForms then refuses any value not among them.
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from wtforms import (
     DateField,
     HiddenField,
@@ -21,6 +20,7 @@ from grievance.cases import labels
 from grievance.cases.redflags import URGENCY_ORDER
 from grievance.cases.workflow import ClosureReason
 from grievance.formbase import BaseForm
+from grievance.i18n import lazy_gettext as _l
 from grievance.widgets import CheckboxList, SelectField
 
 

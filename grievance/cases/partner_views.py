@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
@@ -18,6 +16,8 @@ from grievance.cases import partners
 from grievance.cases.models import Category, Partner, ResidenceStatus
 from grievance.extensions import commit, db
 from grievance.formbase import BaseForm
+from grievance.i18n import gettext as _
+from grievance.i18n import lazy_gettext as _l
 from grievance.staff.auth import require_role
 from grievance.staff.models import Role
 from grievance.staff.views import use_staff_language

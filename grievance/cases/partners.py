@@ -27,7 +27,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from grievance import crypto, reference_cache
@@ -37,6 +36,7 @@ from grievance.cases.referral_models import PartnerSmsContact
 from grievance.cases.routing import MULTILINGUAL, PartnerProfile
 from grievance.datakeys import DataKey
 from grievance.extensions import db
+from grievance.i18n import lazy_gettext as _l
 from grievance.staff.models import StaffUser
 
 SEED_COLUMNS = (

@@ -20,8 +20,6 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask.blueprints import BlueprintSetupState
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 from wtforms import (
@@ -40,6 +38,8 @@ from grievance.cases.referral_models import ConsentRequest, Escalation
 from grievance.cases.services import normalise_code
 from grievance.extensions import commit, db
 from grievance.formbase import BaseForm
+from grievance.i18n import gettext as _
+from grievance.i18n import lazy_gettext as _l
 from grievance.staff.auth import require_role
 from grievance.staff.forms import EmptyForm
 from grievance.staff.models import Role

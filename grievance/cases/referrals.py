@@ -35,7 +35,6 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from flask import current_app, g
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy import case as sql_case
 
@@ -57,6 +56,7 @@ from grievance.cases.partners import active_directory, profile, sms_contact
 from grievance.cases.worker_words import texts
 from grievance.datakeys import as_utc, utcnow
 from grievance.extensions import db
+from grievance.i18n import lazy_gettext as _l
 from grievance.notify import outbox
 from grievance.staff.models import Role, StaffUser
 

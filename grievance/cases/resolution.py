@@ -24,8 +24,6 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
-
 from grievance.cases import audit, workflow
 from grievance.cases.deadlines import due_at
 from grievance.cases.messaging import send_to_worker
@@ -34,6 +32,7 @@ from grievance.cases.referrals import finish_check_ins, move_case, withdraw_refe
 from grievance.cases.worker_words import texts
 from grievance.datakeys import utcnow
 from grievance.extensions import db
+from grievance.i18n import lazy_gettext as _l
 from grievance.staff.models import StaffUser
 
 OUTCOMES = {

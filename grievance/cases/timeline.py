@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Executable, bindparam, select, text, union_all
 
 from grievance.cases import labels
 from grievance.cases.models import STORY_EVENTS_SQL, VIEW_EVENTS_SQL, CaseEvent
 from grievance.cases.queue import staff_labels
 from grievance.extensions import db
+from grievance.i18n import gettext as _
+from grievance.i18n import lazy_gettext as _l
 
 # Why photos sent by message were not kept (the audit detail's "reason").
 MEDIA_NOT_KEPT: dict[str | None, Any] = {

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select
 
 from grievance import crypto
@@ -44,6 +43,7 @@ from grievance.cases.redflags import URGENCY_ORDER, RedFlags, more_urgent, scan
 from grievance.cases.workspace_models import CaseParty
 from grievance.datakeys import as_utc, utcnow
 from grievance.extensions import db
+from grievance.i18n import lazy_gettext as _l
 from grievance.notify import outbox
 from grievance.staff.models import Role, StaffUser
 

@@ -25,7 +25,6 @@ from flask import (
     url_for,
 )
 from flask.blueprints import BlueprintSetupState
-from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 from werkzeug.wrappers import Response
@@ -72,6 +71,7 @@ from grievance.cases.workflow import (
 )
 from grievance.datakeys import utcnow
 from grievance.extensions import commit, db
+from grievance.i18n import gettext as _
 from grievance.staff.auth import require_role
 from grievance.staff.models import Role
 from grievance.staff.views import use_staff_language

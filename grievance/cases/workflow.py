@@ -18,10 +18,9 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
-
 from grievance.cases.labels import STATUS_LABELS
 from grievance.cases.models import CaseStatus
+from grievance.i18n import lazy_gettext as _l
 
 
 class Action(enum.StrEnum):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     EmailField,
@@ -19,6 +18,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Re
 from wtforms.widgets import CheckboxInput
 
 from grievance.formbase import BaseForm
+from grievance.i18n import lazy_gettext as _l
 from grievance.intake import feedback_text, labels
 from grievance.widgets import CheckboxList
 

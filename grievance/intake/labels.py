@@ -6,7 +6,7 @@ every language has them). The codes are those of the domain files.
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
+from grievance.i18n import lazy_gettext as _l
 
 # (code, icon, short words). Icons are plain characters: no image requests.
 CATEGORY_LABELS: dict[str, tuple[str, object]] = {

@@ -18,9 +18,9 @@ from contextlib import contextmanager
 from typing import Any
 
 from flask import current_app, g, has_request_context
-from flask_babel import gettext as _
 
 from grievance import i18n
+from grievance.i18n import gettext as _
 from grievance.intake.conversation import HOUR_CHOICES, PHONE_CHOICES, Menus, Reply
 from grievance.intake.labels import (
     CATEGORY_LABELS,

@@ -15,9 +15,10 @@ import io
 from dataclasses import dataclass
 
 import pikepdf
-from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageOps, UnidentifiedImageError
 from werkzeug.datastructures import FileStorage
+
+from grievance.i18n import lazy_gettext as _l
 
 MAX_FILES = 5
 MAX_BYTES = 10 * 1024 * 1024

@@ -11,13 +11,13 @@ from typing import Any
 
 from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
 from flask_babel import format_datetime
-from flask_babel import gettext as _
 from sqlalchemy import select, text
 
 from grievance import crypto, i18n, ratelimit
 from grievance.cases import consent, resolution
 from grievance.cases.models import VIEW_EVENTS_SQL, CaseEvent, Message
 from grievance.extensions import commit, db
+from grievance.i18n import gettext as _
 from grievance.intake import feedback_text, follow_up, held, kept_files, labels, web
 from grievance.intake.forms import (
     EmptyForm,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flask_babel import gettext as _
 from sqlalchemy import select
 
 from grievance import crypto
@@ -17,6 +16,7 @@ from grievance.cases import services as case_services
 from grievance.cases.contact import ContactWishes
 from grievance.cases.models import Attachment, Case, Consent, ConsentScope
 from grievance.extensions import db
+from grievance.i18n import gettext as _
 from grievance.intake import gateway, zawgyi
 from grievance.intake.models import Conversation
 from grievance.intake.uploads import CleanFile

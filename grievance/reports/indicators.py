@@ -15,9 +15,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
-
 from grievance.cases import settings
+from grievance.i18n import lazy_gettext as _l
 from grievance.reports.queries import ReportData
 
 # Foreign workers in Japan, MHLW, October 2025 (DOMAIN.md).

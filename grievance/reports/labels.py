@@ -11,13 +11,13 @@ from functools import cache
 from typing import Any
 
 from babel import Locale, UnknownLocaleError
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from grievance import i18n
 from grievance.cases.labels import channel_label, closure_label, party_label, urgency_label
 from grievance.cases.models import Category, ResidenceStatus
 from grievance.extensions import db
+from grievance.i18n import lazy_gettext as _l
 from grievance.intake.labels import PREFECTURES
 
 DIMENSION_TITLES: dict[str, Any] = {

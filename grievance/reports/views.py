@@ -13,11 +13,11 @@ from typing import Any
 from flask import Blueprint, Response, abort, render_template, request
 from flask.blueprints import BlueprintSetupState
 from flask_babel import format_decimal
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from grievance.cases import audit, settings
 from grievance.extensions import commit
+from grievance.i18n import gettext as _
 from grievance.reports import charts, export, labels, queries, rollup
 from grievance.reports.indicators import indicators
 from grievance.reports.period import Period

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     EmailField,
@@ -17,6 +16,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from grievance.cases.settings import MAX_RETENTION_DAYS, MIN_RETENTION_DAYS
 from grievance.formbase import BaseForm
+from grievance.i18n import lazy_gettext as _l
 
 ROLE_CHOICES = [
     ("caseworker", _l("Caseworker")),

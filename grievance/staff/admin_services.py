@@ -11,13 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from grievance.cases import audit, settings
 from grievance.cases.models import CannedResponse, Category, Partner
 from grievance.extensions import db
 from grievance.i18n import BY_CODE
+from grievance.i18n import lazy_gettext as _l
 from grievance.staff import services
 from grievance.staff.models import Role, StaffUser
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -19,6 +18,7 @@ from grievance.cases import retention, settings
 from grievance.cases.models import CannedResponse, Category, Partner
 from grievance.extensions import commit, db, login_manager
 from grievance.i18n import LANGUAGES
+from grievance.i18n import gettext as _
 from grievance.staff import admin_services as admin
 from grievance.staff.admin_forms import (
     ROLE_CHOICES,

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from grievance.formbase import BaseForm
+from grievance.i18n import lazy_gettext as _l
 
 
 class LoginForm(BaseForm):

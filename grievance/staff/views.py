@@ -7,11 +7,11 @@ from typing import Any
 
 import segno
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
-from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from grievance.extensions import commit, db
 from grievance.i18n import STAFF_LANGUAGES, set_language, staff_domain, staff_language
+from grievance.i18n import gettext as _
 from grievance.staff import services
 from grievance.staff.auth import end_session, start_session
 from grievance.staff.forms import CodeForm, EmptyForm, LoginForm
