@@ -204,6 +204,7 @@ def test_the_case_page_ranks_the_directory_without_reading_it(app: Flask) -> Non
     with app.app_context(), StatementCounter() as counter:
         page = client.get(url).get_data(as_text=True)
     assert 'id="suggestion-U-DEMO-KANTO"' in page
+    assert f'<option value="{world.union_id}">' in page  # the partner menus
     assert [s for s in counter.statements if re.search(r"FROM partners\b", s)] == []
     with app.app_context():
         union = db.session.get(Partner, world.union_id)
@@ -240,3 +241,26 @@ def test_a_stale_directory_cannot_refer_to_a_partner_switched_off(
     assert "Choose an active partner from the directory." in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.query(Referral).count() == 0
+
+
+def test_the_referral_menus_are_drawn_once_per_language(app: Flask) -> None:
+    """The scope and partner menus are kept per language: a second panel
+    reuses them, another language has its own, translated."""
+    from grievance import i18n
+    from grievance.cases.referral_views import referral_menus
+
+    build(app)
+    drawn: dict[str, Any] = {}
+    for code in ("en", "ja", "en"):
+        with app.test_request_context("/staff/queue"):
+            app.preprocess_request()  # the staff pages' catalog
+            i18n.set_language(code)
+            menus = referral_menus()
+            if code in drawn:
+                assert menus is drawn[code]
+            drawn[code] = menus
+    assert drawn["en"] is not drawn["ja"]
+    assert "may inform immigration" in drawn["en"].partners_warned
+    assert "may inform immigration" not in drawn["ja"].partners_warned
+    assert "may inform immigration" not in drawn["en"].partners
+    assert drawn["en"].partners.count("<option ") == drawn["ja"].partners.count("<option ") > 5

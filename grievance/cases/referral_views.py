@@ -32,6 +32,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from grievance import i18n, reference_cache
 from grievance.cases import consent, escalation, partners, queries, referrals, resolution, routing
 from grievance.cases.models import Case, Consent, Referral
 from grievance.cases.referral_models import ConsentRequest, Escalation
@@ -224,6 +225,40 @@ class ReferralRow:
     awaiting_answer: bool
 
 
+@dataclass(frozen=True)
+class ReferralMenus:
+    """The panel's consent-scope and partner menus (their options), which
+    depend only on the page's language and the partner directory."""
+
+    scopes: Markup
+    partners: Markup
+    # With a warning beside each partner that may inform immigration.
+    partners_warned: Markup
+
+
+def referral_menus() -> ReferralMenus:
+    """Drawn once per language and kept by `grievance.reference_cache` with
+    the directory they list (a change to a partner forgets both), as the
+    queue keeps its filter menus: three menus, some 50 options a page."""
+
+    def draw(menu: str) -> Markup:
+        # An autoescaped template's output: already safe HTML.
+        return Markup(  # noqa: S704
+            render_template(
+                "staff/referral_menus.html",
+                menu=menu,
+                scopes=consent.SHARING_SCOPES,
+                partners=partners.active_directory(),
+                L=LABELS,
+            )
+        )
+
+    return reference_cache.cached(
+        ("referral-menus", i18n.current_language().code),
+        lambda: ReferralMenus(draw("scopes"), draw("partners"), draw("partners_warned")),
+    )
+
+
 @dataclass
 class Panel:
     case: Case
@@ -231,7 +266,6 @@ class Panel:
     consents: list[Consent]
     question: ConsentRequest | None
     referrals: list[ReferralRow]
-    partners: tuple[routing.PartnerProfile, ...]  # the active directory
     # Each escalation with the statuses it may move to next.
     escalations: list[tuple[Escalation, list[str]]]
     due: list[referrals.DueItem]
@@ -246,6 +280,7 @@ class Panel:
     )
     outcomes: dict[str, Any] = field(default_factory=lambda: resolution.OUTCOMES)
     platforms: dict[str, Any] = field(default_factory=lambda: escalation.PLATFORMS)
+    menus: ReferralMenus = field(default_factory=referral_menus)
     _share_boxes: dict[frozenset[str], Markup] = field(default_factory=dict)
 
     def share_boxes(
@@ -295,7 +330,6 @@ def referral_panel(case: Case, parts: queries.CaseParts) -> Panel:
         ),
         question=consent.open_request(case) if parts.open_questions else None,
         referrals=rows,
-        partners=partners.active_directory(),
         escalations=[(e, escalation.next_statuses(e)) for e in escalation.escalations_for(case)]
         if parts.escalations
         else [],
