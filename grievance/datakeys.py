@@ -60,6 +60,14 @@ class DataKey(db.Model):
         return cached
 
 
+def key_material(key: DataKey | None) -> tuple[str, bytes]:
+    """A sealed row's key id and clear key, for `crypto.EncryptedField`;
+    DecryptionError once the key was destroyed (the row was shredded)."""
+    if key is None:
+        raise crypto.DecryptionError("this row's data key was destroyed")
+    return key.id, key.material()
+
+
 class SealedRow:
     """Mixin for rows with encrypted fields: a random uid and a data key."""
 
@@ -84,6 +92,4 @@ class SealedRow:
             setattr(self, name, value)
 
     def data_key_material(self) -> tuple[str, bytes]:
-        if self.data_key is None:
-            raise crypto.DecryptionError("this row's data key was destroyed")
-        return self.data_key.id, self.data_key.material()
+        return key_material(self.data_key)

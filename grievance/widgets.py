@@ -37,6 +37,15 @@ def html_params(**kwargs: Any) -> Markup:
     return Markup(" ".join(params))  # noqa: S704 - every name and value is escaped above
 
 
+def _add_validation_attrs(names: Any, field: Any, kwargs: dict[str, Any]) -> None:
+    """What WTForms' widgets add from the field's flags (`required`...),
+    unless the caller set them."""
+    flags = getattr(field, "flags", {})
+    for key in dir(flags):
+        if key in names and key not in kwargs:
+            kwargs[key] = getattr(flags, key)
+
+
 def _text(label: Any) -> str:
     """A choice's label as text, a lazy translation translated once:
     `label or value` would translate it to test it, then escaping would
@@ -51,10 +60,7 @@ class FastTextArea(TextArea):
 
     def __call__(self, field: Any, **kwargs: Any) -> Markup:
         kwargs.setdefault("id", field.id)
-        flags = getattr(field, "flags", {})
-        for key in dir(flags):
-            if key in self.validation_attrs and key not in kwargs:
-                kwargs[key] = getattr(flags, key)
+        _add_validation_attrs(self.validation_attrs, field, kwargs)
         params = html_params(name=field.name, **kwargs)
         text = escape(field._value())
         return Markup(f"<textarea {params}>\r\n{text}</textarea>")  # noqa: S704 - escaped
@@ -126,10 +132,7 @@ class FastSelect(Select):
         # WTForms writes them through Markup.format, a third of a short
         # select's time.
         kwargs.setdefault("id", field.id)
-        flags = getattr(field, "flags", {})
-        for key in dir(flags):
-            if key in self.validation_attrs and key not in kwargs:
-                kwargs[key] = getattr(flags, key)
+        _add_validation_attrs(self.validation_attrs, field, kwargs)
         html = [f"<select {html_params(name=field.name, **kwargs)}>"]
         html.extend(self.render_option(choice) for choice in field._iter_choices_normalized())
         html.append("</select>")

@@ -20,8 +20,8 @@ from grievance.cases import audit, messaging, workflow
 from grievance.cases.deadlines import due_at
 from grievance.cases.models import Case, CaseStatus, Message
 from grievance.cases.services import record_view
-from grievance.crypto import DecryptionError, EncryptedField
-from grievance.datakeys import DataKey, utcnow
+from grievance.crypto import EncryptedField
+from grievance.datakeys import DataKey, key_material, utcnow
 from grievance.extensions import column_rows, db
 from grievance.i18n import lazy_gettext as _l
 from grievance.staff.models import Role, StaffUser
@@ -230,9 +230,7 @@ class ThreadMessage:
     body = EncryptedField("body_ct")
 
     def data_key_material(self) -> tuple[str, bytes]:
-        if self.data_key is None:
-            raise DecryptionError("this row's data key was destroyed")
-        return self.data_key.id, self.data_key.material()
+        return key_material(self.data_key)
 
 
 @dataclass(frozen=True)

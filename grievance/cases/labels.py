@@ -12,9 +12,8 @@ from typing import Any
 
 from babel.support import NullTranslations, Translations
 from flask import current_app
-from flask_babel import gettext
 
-from grievance.i18n import STAFF_LANGUAGES, current_language
+from grievance.i18n import STAFF_LANGUAGES, current_language, gettext
 from grievance.i18n import lazy_gettext as _l
 
 STATUS_LABELS = {

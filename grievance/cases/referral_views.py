@@ -241,12 +241,13 @@ def referral_menus() -> ReferralMenus:
     the directory they list (a change to a partner forgets both), as the
     queue keeps its filter menus: three menus, some 50 options a page."""
 
-    def draw(menu: str) -> Markup:
+    def draw(menu: str, warn: bool = False) -> Markup:
         # An autoescaped template's output: already safe HTML.
         return Markup(  # noqa: S704
             render_template(
                 "staff/referral_menus.html",
                 menu=menu,
+                warn=warn,
                 scopes=consent.SHARING_SCOPES,
                 partners=partners.active_directory(),
                 L=LABELS,
@@ -255,7 +256,7 @@ def referral_menus() -> ReferralMenus:
 
     return reference_cache.cached(
         ("referral-menus", i18n.current_language().code),
-        lambda: ReferralMenus(draw("scopes"), draw("partners"), draw("partners_warned")),
+        lambda: ReferralMenus(draw("scopes"), draw("partners"), draw("partners", warn=True)),
     )
 
 

@@ -10,8 +10,7 @@ from sqlalchemy import func, select, text
 from grievance.cases import audit, casework, queries, retention, timeline
 from grievance.cases.models import CaseEvent, CaseViewCount
 from grievance.extensions import commit, db
-from grievance.staff.models import StaffUser
-from tests.cases.referral_helpers import build, case_of
+from tests.cases.referral_helpers import World, build, case_of, caseworker
 
 
 def views_of(reference: str) -> int:
@@ -32,19 +31,23 @@ def view_events(case_id: int) -> int:
     )
 
 
+def view(world: World, times: int = 1) -> None:
+    """The caseworker opens the case `times` times, each view committed."""
+    for _ in range(times):
+        casework.view_case(caseworker(world), case_of(world))
+        commit()
+
+
 def test_a_view_is_counted_with_its_event_or_not_at_all(app: Flask) -> None:
     world = build(app)
     with app.app_context():
-        actor = db.session.get(StaffUser, world.caseworker_id)
         case_id = case_of(world).id
         assert views_of(world.reference) == 0
-        casework.view_case(actor, case_of(world))
+        casework.view_case(caseworker(world), case_of(world))
         db.session.rollback()  # the request failed: neither the event nor the count
         assert views_of(world.reference) == 0
         assert view_events(case_id) == 0
-        for _ in range(3):
-            casework.view_case(actor, case_of(world))
-            commit()
+        view(world, times=3)
         assert views_of(world.reference) == 3
         assert view_events(case_id) == 3
 
@@ -52,10 +55,8 @@ def test_a_view_is_counted_with_its_event_or_not_at_all(app: Flask) -> None:
 def test_the_count_goes_with_its_case_when_the_case_is_purged(app: Flask) -> None:
     world = build(app)
     with app.app_context():
-        actor = db.session.get(StaffUser, world.caseworker_id)
         case_id = case_of(world).id
-        casework.view_case(actor, case_of(world))
-        commit()
+        view(world)
         assert db.session.get(CaseViewCount, case_id) is not None
         assert retention.purge_cases([case_id]) == 1
         commit()
@@ -68,12 +69,10 @@ def test_the_count_goes_with_its_case_when_the_case_is_purged(app: Flask) -> Non
 def test_the_timeline_lists_views_in_the_chains_order_only_when_asked(app: Flask) -> None:
     world = build(app)
     with app.app_context():
-        actor = db.session.get(StaffUser, world.caseworker_id)
         case_id = case_of(world).id
-        casework.view_case(actor, case_of(world))
-        audit.record("case.note_added", case_id=case_id, actor_id=actor.id)
-        casework.view_case(actor, case_of(world))
-        commit()
+        view(world)
+        audit.record("case.note_added", case_id=case_id, actor_id=world.caseworker_id)
+        view(world)
         kinds = [line.kind for line in timeline.timeline(case_id)]
         assert "case.viewed" not in kinds and kinds[-1] == "case.note_added"
         with_views = [line.kind for line in timeline.timeline(case_id, include_views=True)]

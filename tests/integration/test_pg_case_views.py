@@ -15,13 +15,12 @@ from tests.cases.test_case_views import (  # noqa: F401
     test_the_timeline_lists_views_in_the_chains_order_only_when_asked,
 )
 from tests.conftest import make_case, make_staff
+from tests.integration.test_pg_workspace import explain
 from tests.test_reference_cache import StatementCounter
 
 
 def explain_analyze(statement: object) -> str:
-    compiled = statement.compile(db.engine, compile_kwargs={"literal_binds": True})  # type: ignore[attr-defined]
-    rows = db.session.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + str(compiled))).all()
-    return "\n".join(r[0] for r in rows)
+    return explain(statement, "(ANALYZE, BUFFERS)")
 
 
 def test_a_case_seen_hundreds_of_times_reads_its_timeline_past_no_view(app: Flask) -> None:

@@ -30,9 +30,11 @@ from tests.cases.test_triage import *  # noqa: F403
 from tests.cases.test_workspace_views import *  # noqa: F403
 
 
-def explain(statement: object) -> str:
+def explain(statement: object, options: str = "") -> str:
+    """PostgreSQL's plan for `statement`, its values written in; `options`
+    as EXPLAIN takes them, e.g. "(ANALYZE, BUFFERS)" to run it too."""
     compiled = statement.compile(db.engine, compile_kwargs={"literal_binds": True})  # type: ignore[attr-defined]
-    rows = db.session.execute(text("EXPLAIN " + str(compiled))).all()
+    rows = db.session.execute(text(f"EXPLAIN {options} {compiled}")).all()
     return "\n".join(r[0] for r in rows)
 
 
