@@ -147,6 +147,14 @@ class QueuedRunner:
     def enqueue(self, job: str, *ids: int) -> None:
         self.jobs.append((job, ids))
 
+    def wake(self, job: str) -> None:
+        # As RQRunner's flag: one run waits, however many rows woke it.
+        if (job, ()) not in self.jobs:
+            self.jobs.append((job, ()))
+
+    def woken(self, job: str) -> None:
+        return None
+
     def run_all(self) -> list[str]:
         """Run the waiting jobs in order, and those they queue; their names."""
         from grievance.notify.dispatch import job_function

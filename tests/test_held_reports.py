@@ -14,11 +14,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, text
 
+from grievance import crypto
 from grievance.cases import services as case_services
 from grievance.cases.models import Attachment, Case, Consent
-from grievance.datakeys import as_utc
+from grievance.datakeys import DataKey, as_utc
 from grievance.extensions import commit, db
-from grievance.intake import held
+from grievance.intake import held, web
 from grievance.intake.models import HeldReport
 from tests.conftest import QueuedRunner
 from tests.test_intake_web import jpeg_with_gps, open_follow_up, receipt_codes, submit
@@ -51,14 +52,14 @@ def test_the_answer_holds_the_report_sealed_and_the_job_opens_its_case(
     with app.app_context():
         assert _count(Case) == 0
         [row] = db.session.scalars(select(HeldReport)).all()
-        assert runner.jobs == [("open_held_report", (row.id,))]
+        assert runner.jobs == [("open_held_reports", ())]
         # Sealed: neither the words nor the photo are readable in the row.
         raw = db.session.execute(text("SELECT * FROM held_reports")).one()
         dump = repr(tuple(raw)).encode()
         assert b"CANARY" not in dump and b"CANARY-CAMERA-MAKER" not in dump
         received_at = as_utc(row.received_at)
 
-        assert runner.run_all() == ["open_held_report"]
+        assert runner.run_all() == ["open_held_reports"]
         assert _count(HeldReport) == 0
         case = db.session.scalar(select(Case))
         assert case is not None
@@ -97,10 +98,70 @@ def test_the_job_run_twice_opens_one_case(
 ) -> None:
     submit(client, narrative=CANARY)
     with app.app_context():
-        [(_job, (held_id,))] = runner.jobs
+        held_id = db.session.scalar(select(HeldReport.id))
+        assert held_id is not None
         assert held.open_held_report(held_id) == "opened"
         assert held.open_held_report(held_id) == "gone"
+        assert held.open_held_reports() == "opened 0"
         assert _count(Case) == 1
+
+
+def test_a_burst_of_reports_queues_one_run_that_opens_them_all(
+    app: Flask, client: FlaskClient, runner: QueuedRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(held, "BATCH", 2)
+    receipts = [receipt_codes(submit(client, narrative=f"{CANARY} {n}").data) for n in range(5)]
+    assert runner.jobs == [("open_held_reports", ())]
+    with app.app_context():
+        # Read two at a time; one run, with time to spare.
+        assert runner.run_all() == ["open_held_reports"]
+        assert _count(HeldReport) == 0
+        cases = db.session.scalars(select(Case).order_by(Case.id)).all()
+        assert [c.narrative for c in cases] == [f"{CANARY} {n}" for n in range(5)]
+        assert [case_services.format_code(c.reference) for c in cases] == [r for r, _s in receipts]
+    # Once the run has started, a new report wakes another.
+    submit(client, narrative=CANARY)
+    assert runner.jobs == [("open_held_reports", ())]
+
+
+def test_a_run_out_of_time_wakes_another_for_the_rest(
+    app: Flask, client: FlaskClient, runner: QueuedRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(held, "BATCH", 2)
+    monkeypatch.setattr(held, "RUN_FOR", 0.0)
+    for n in range(5):
+        submit(client, narrative=f"{CANARY} {n}")
+    with app.app_context():
+        # Two, two and one: each run stops after one batch and wakes the next.
+        assert held.open_held_reports() == "opened 2, more waiting"
+        assert runner.run_all() == ["open_held_reports"] * 2
+        assert _count(Case) == 5 and _count(HeldReport) == 0
+
+
+def test_a_report_the_job_cannot_open_waits_and_the_others_are_opened(
+    app: Flask, client: FlaskClient, runner: QueuedRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for n in range(3):
+        submit(client, narrative=f"{CANARY} {n}")
+    opening = web.submit_report
+
+    def fails_for_the_second(report: web.WebReport, **kwargs: object) -> object:
+        if report.narrative.endswith(" 1"):
+            raise RuntimeError("a fault while opening")
+        return opening(report, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(web, "submit_report", fails_for_the_second)
+    monkeypatch.setattr(held, "BATCH", 1)
+    with app.app_context():
+        # Read one at a time: the failing one does not stop the run.
+        assert held.open_held_reports() == "opened 2"
+        [row] = db.session.scalars(select(HeldReport)).all()
+        assert row.report is not None and f"{CANARY} 1" in row.report
+        monkeypatch.setattr(web, "submit_report", opening)
+        # The periodic round opens it once it has waited over a minute.
+        later = as_utc(row.received_at) + held.LEFT_OVER_AFTER + timedelta(seconds=1)
+        assert held.open_left_over(now=later) == 1
+        assert _count(Case) == 3 and _count(HeldReport) == 0
 
 
 def test_a_report_whose_job_was_lost_is_opened_by_the_periodic_round(
@@ -129,7 +190,7 @@ def test_a_report_in_danger_is_opened_in_the_request(
         assert _count(HeldReport) == 0
         case = db.session.scalar(select(Case))
         assert case is not None and case.urgency == "P0"
-    assert [job for job, _ids in runner.jobs if job == "open_held_report"] == []
+    assert [job for job, _ids in runner.jobs if job.startswith("open_held")] == []
 
 
 def test_a_new_reference_is_one_no_case_nor_held_report_has(
@@ -148,3 +209,31 @@ def test_a_new_reference_is_one_no_case_nor_held_report_has(
         tries = iter([case_ref, held_ref])
         # Cases alone: a held report's reference is not looked at.
         assert case_services.new_reference() == held_ref
+
+
+def test_the_form_holds_a_report_under_a_reference_no_case_nor_held_report_has(
+    app: Flask, client: FlaskClient, runner: QueuedRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    submit(client, narrative="The first report.")
+    with app.app_context():
+        held_ref = db.session.scalar(select(HeldReport.reference))
+        case_ref = case_services.open_case(case_services.NewCase(language="vi", narrative="x"))[
+            0
+        ].reference
+        commit()
+        keys = _count(DataKey)
+    draw = crypto.random_code
+    tries = iter([case_ref, held_ref, "FREEREF2"])
+    monkeypatch.setattr(
+        crypto,
+        "random_code",
+        lambda n: next(tries) if n == case_services.REFERENCE_LENGTH else draw(n),
+    )
+    reference, _secret = receipt_codes(submit(client, narrative=CANARY).data)
+    assert reference == case_services.format_code("FREEREF2")
+    with app.app_context():
+        # The two clashes wrote nothing: one new key, for the one new row.
+        assert _count(DataKey) == keys + 1
+        row = db.session.scalar(select(HeldReport).where(HeldReport.reference == "FREEREF2"))
+        assert row is not None and row.report is not None and CANARY in row.report
+        assert _count(HeldReport) == 2

@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select, text, update
 
 from grievance import crypto
 from grievance.cases import audit, messaging
@@ -38,8 +39,8 @@ from grievance.datakeys import DataKey, utcnow
 from grievance.extensions import commit, db, row_lock
 from grievance.intake import conversation as dialog
 from grievance.intake import sms_text, zawgyi
-from grievance.intake.models import Conversation, InboundMessage
-from grievance.notify import outbox
+from grievance.intake.models import WAITING_SQL, Conversation, InboundMessage
+from grievance.notify import dispatch, outbox
 
 log = logging.getLogger(__name__)
 
@@ -450,6 +451,50 @@ def handle_in_order(stored_id: int) -> int:
 
 
 handle_in_order.queue = "urgent"  # type: ignore[attr-defined]
+
+# The webhook wakes this job rather than queueing one a message: one run
+# takes the messages waiting, BATCH at a time, for up to RUN_FOR seconds.
+WAITING_JOB = "handle_waiting_inbound"
+BATCH = 50
+RUN_FOR = 5.0
+
+
+def handle_waiting(now: datetime | None = None) -> str:
+    """Job (woken by the webhook): handle the stored messages waiting,
+    oldest first, each sender's in order (`handle_in_order`); another run
+    if time ran out first.
+
+    A message whose handling fails is rolled back (logged with its id and
+    the error's type), left for the periodic round, and the run goes on
+    past it. Messages older than LEFT_OVER_FOR are not tried again.
+    """
+    dispatch.woken(WAITING_JOB)
+    started = time.monotonic()
+    since = (now or utcnow()) - LEFT_OVER_FOR
+    handled, after = 0, 0
+    while True:
+        ids = db.session.scalars(
+            select(InboundMessage.id)
+            .where(text(WAITING_SQL), InboundMessage.id > after)
+            .where(InboundMessage.received_at > since)
+            .order_by(InboundMessage.id)
+            .limit(BATCH)
+        ).all()
+        for stored_id in ids:
+            try:
+                handled += handle_in_order(stored_id)
+            except Exception as exc:  # noqa: BLE001 - the periodic round tries again
+                db.session.rollback()
+                log.warning("stored message %s: not handled (%s)", stored_id, type(exc).__name__)
+        if len(ids) < BATCH:
+            return f"handled {handled}"
+        after = ids[-1]
+        if time.monotonic() - started >= RUN_FOR:
+            dispatch.wake(WAITING_JOB)
+            return f"handled {handled}, more waiting"
+
+
+handle_waiting.queue = "urgent"  # type: ignore[attr-defined]
 
 
 # Stored but not handled this long after it came (handling failed, and the

@@ -2,9 +2,15 @@
 
 The report form's request checks the report, seals it in one row under a
 new data key (the key its case will keep) and shows the receipt. The job
-`open_held_report` then opens the case with that reference, secret hash,
-key and time, as `web.submit_report` would have in the request, and
-deletes the row in the same transaction, so a report is opened once.
+`open_held_reports` then opens each waiting report's case with that
+reference, secret hash, key and time, as `web.submit_report` would have in
+the request, and deletes the row in the same transaction, so a report is
+opened once.
+
+The request writes the key and the row in one statement on PostgreSQL, and
+wakes the job (`dispatch.wake`) rather than queueing one per report: during
+a burst of reports one run opens them all, and the request spends one Redis
+command on it.
 
 Nothing waits long: the job runs in this process right after the commit
 in the embedded default, and within moments on an RQ worker. If the job is
@@ -17,14 +23,16 @@ on-call page does not depend on a queue.
 from __future__ import annotations
 
 import base64
+import functools
 import json
+import time
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import Connection, Executable, and_, bindparam, exists, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from grievance import crypto
@@ -40,6 +48,12 @@ from grievance.notify.jobs import each_in_its_own_transaction
 
 # Held this long, its job is taken as lost: the periodic round opens it.
 LEFT_OVER_AFTER = timedelta(minutes=1)
+# One run of the job reads the waiting reports this many at a time, for up
+# to RUN_FOR seconds; with more waiting it then wakes another run, so jobs
+# queued meanwhile (a message to send) do not wait behind a burst.
+BATCH = 50
+RUN_FOR = 5.0
+JOB = "open_held_reports"
 
 
 def _to_json(report: web.WebReport) -> str:
@@ -68,34 +82,105 @@ def _from_json(text: str) -> web.WebReport:
     return web.WebReport(**fields, files=files)
 
 
+@functools.cache
+def _hold_statements(dialect: str) -> tuple[Executable, ...]:
+    """The hold's writes, built once, their values bound when they run.
+
+    The data key is written only if no case nor held report has the
+    reference, then the row under it. On PostgreSQL the key's INSERT sits in
+    a WITH, so the answer waits for one statement, not three (the look-up,
+    the key, the row); SQLite cannot put an INSERT in a WITH, and its
+    statements cost no round trip.
+    """
+    keys, rows = DataKey.__table__, HeldReport.__table__
+
+    def value(name: str, column: Any) -> Any:
+        return bindparam(name, type_=column.type)
+
+    reference = value("reference", rows.c.reference)
+    received_at = value("received_at", rows.c.received_at)
+    free = and_(
+        ~exists().where(Case.__table__.c.reference == reference),
+        ~exists().where(rows.c.reference == reference),
+    )
+    key = insert(keys).from_select(
+        ["id", "kek_id", "wrapped", "created_at"],
+        select(
+            value("dek_id", keys.c.id),
+            value("kek_id", keys.c.kek_id),
+            value("wrapped", keys.c.wrapped),
+            received_at,
+        ).where(free),
+    )
+    row_values = [
+        reference,
+        value("secret_hash", rows.c.secret_hash),
+        received_at,
+        value("report_ct", rows.c.report_ct),
+        value("uid", rows.c.uid),
+    ]
+    row_columns = ["reference", "secret_hash", "received_at", "report_ct", "uid", "data_key_id"]
+    if dialect == "postgresql":
+        stored_key = key.returning(keys.c.id).cte("stored_key")
+        row = insert(rows).from_select(row_columns, select(*row_values, stored_key.c.id))
+        return (row.returning(rows.c.id),)
+    row_values.append(value("dek_id", keys.c.id))
+    row = insert(rows).values(dict(zip(row_columns, row_values, strict=True)))
+    return key, row.returning(rows.c.id)
+
+
+def _store(connection: Connection, values: dict[str, Any]) -> int | None:
+    """The held row's id; None if the reference was taken (nothing written)."""
+    statements = _hold_statements(connection.dialect.name)
+    if len(statements) == 1:
+        return connection.execute(statements[0], values).scalar()
+    key, row = statements
+    if connection.execute(key, values).rowcount == 0:
+        return None
+    return connection.execute(row, values).scalar_one()
+
+
 def hold(report: web.WebReport) -> case_services.Receipt:
-    """Seal the report for the job that opens its case; the receipt (flushes)."""
+    """Seal the report for the job that opens its case; the receipt."""
     secret = crypto.random_code(case_services.SECRET_LENGTH)
-    row = HeldReport(
-        data_key=DataKey.create(),
+    key = DataKey.create()
+    # A row never added to the session: it seals the report under its uid
+    # and key as the job's HeldReport will read it.
+    sealed = HeldReport(data_key=key)
+    sealed.report = _to_json(report)
+    values = {
+        "dek_id": key.id,
+        "kek_id": key.kek_id,
+        "wrapped": key.wrapped,
+        "received_at": utcnow(),
+        "secret_hash": crypto.hash_secret(crypto.current_ring(), secret),
+        "report_ct": sealed.report_ct,
+        "uid": sealed.uid,
+    }
+    db.session.flush()
+    connection = db.session.connection()
+    while True:
         # (A case opened by SMS checks only the cases: a clash with a report
         # held for a moment has a chance of one in 32**8, about 1e-12.)
-        reference=case_services.new_reference(HeldReport.reference),
-        secret_hash=crypto.hash_secret(crypto.current_ring(), secret),
-        received_at=utcnow(),
-    )
-    row.report = _to_json(report)
-    db.session.add(row)
-    db.session.flush()
-    after_commit(partial(dispatch.enqueue, "open_held_report", row.id))
+        values["reference"] = crypto.random_code(case_services.REFERENCE_LENGTH)
+        if _store(connection, values) is not None:
+            break
+    after_commit(partial(dispatch.wake, JOB))
     return case_services.Receipt(
-        reference=case_services.format_code(row.reference),
+        reference=case_services.format_code(values["reference"]),
         secret=case_services.format_code(secret),
     )
 
 
-def open_held(held_id: int) -> Case | None:
+def open_held(held_id: int, *, wait: bool = True) -> Case | None:
     """Open the case of a held report and delete the row (flushes); None if
-    it was opened already."""
+    it was opened already, or (`wait=False`) another run is opening it."""
+    lock = row_lock(HeldReport)
+    if lock is not None and not wait:
+        # Two runs of the job side by side take turns, not the same rows.
+        lock = {**lock, "skip_locked": True}
     # A second opener waits here, then finds the row gone.
-    row = db.session.get(
-        HeldReport, held_id, with_for_update=row_lock(HeldReport), populate_existing=True
-    )
+    row = db.session.get(HeldReport, held_id, with_for_update=lock, populate_existing=True)
     if row is None or row.report is None:
         return None
     report = _from_json(row.report)
@@ -122,6 +207,34 @@ def open_held_report(held_id: int) -> str:
 
 
 open_held_report.queue = "urgent"  # type: ignore[attr-defined]
+
+
+def open_held_reports() -> str:
+    """Job (woken by `hold`): open the waiting reports' cases, oldest first,
+    each in its own transaction; another run if time ran out first.
+
+    A report that cannot be opened stays (logged, for the periodic round)
+    and the run goes on past it, so it never holds up the reports after it.
+    """
+    dispatch.woken(JOB)
+    started = time.monotonic()
+    opened, after = 0, 0
+    while True:
+        ids = db.session.scalars(
+            select(HeldReport.id).where(HeldReport.id > after).order_by(HeldReport.id).limit(BATCH)
+        ).all()
+        opened += each_in_its_own_transaction(
+            ids, lambda held_id: open_held(held_id, wait=False) is not None, "held report"
+        )
+        if len(ids) < BATCH:
+            return f"opened {opened}"
+        after = ids[-1]
+        if time.monotonic() - started >= RUN_FOR:
+            dispatch.wake(JOB)
+            return f"opened {opened}, more waiting"
+
+
+open_held_reports.queue = "urgent"  # type: ignore[attr-defined]
 
 
 def open_by_receipt(reference: str, secret: str) -> Case | None:
@@ -162,4 +275,5 @@ def init_app(app: Flask) -> None:
     from grievance.notify import jobs
 
     jobs.REGISTRY["open_held_report"] = open_held_report
+    jobs.REGISTRY[JOB] = open_held_reports
     app.extensions.setdefault("grievance.periodic", {})["held_reports"] = open_left_over

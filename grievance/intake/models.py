@@ -8,11 +8,13 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -48,6 +50,9 @@ class Conversation(SealedRow, db.Model):
     draft = EncryptedField("draft_ct")
 
 
+WAITING_SQL = "processed_at IS NULL"
+
+
 class InboundMessage(SealedRow, db.Model):
     """One message received from a provider, kept for idempotency.
 
@@ -58,6 +63,16 @@ class InboundMessage(SealedRow, db.Model):
     """
 
     __tablename__ = "inbound_messages"
+    # The messages waiting to be handled, in order: the few among the many
+    # handled (grievance.intake.gateway.handle_waiting).
+    __table_args__ = (
+        Index(
+            "ix_inbound_messages_waiting",
+            "id",
+            sqlite_where=text(WAITING_SQL),
+            postgresql_where=text(WAITING_SQL),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     provider_id: Mapped[str] = mapped_column(String(64), unique=True)

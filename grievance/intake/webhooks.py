@@ -11,11 +11,12 @@ Guarantees, in the order the request meets them:
   ProfileName, WaId, Latitude, Longitude, Address...) is dropped unread:
   never stored, never logged.
 * The message is stored (committed), and that is all the request does:
-  the conversation runs in a job queued after the commit. If storing fails
-  the answer is 503, so Twilio retries; a redelivered MessageSid stores
-  nothing new, queues the job again (it does nothing for a handled
-  message) and gets the same empty answer as the first time. If handling
-  a stored message fails, the job's retry or the periodic round handles it.
+  the conversation runs in a job woken after the commit (one run takes
+  every message waiting: a burst of messages queues one run, not a job
+  each). If storing fails the answer is 503, so Twilio retries; a
+  redelivered MessageSid stores nothing new, wakes the job (it does nothing
+  for a handled message) and gets the same empty answer as the first time.
+  If handling a stored message fails, the periodic round handles it.
 * Replies go out through the outbox (after commit), not in the HTTP answer,
   so they obey STOP, the worker's hours and WhatsApp's window like any
   other message, and the answer stays fast.
@@ -96,7 +97,7 @@ def twilio_messages() -> Response:
     if inbound is None:
         abort(400)
     try:
-        stored_id = _store(inbound)
+        _store(inbound)
     except gateway.InvalidSender:
         db.session.rollback()
         return _twiml()  # nothing we could ever answer; do not make Twilio retry
@@ -106,7 +107,7 @@ def twilio_messages() -> Response:
         return _twiml(503)
     # Handled by a job (in this process in the embedded default): the
     # answer does not wait for the conversation, the case or the replies.
-    dispatch.enqueue("handle_inbound", stored_id)
+    dispatch.wake(gateway.WAITING_JOB)
     return _twiml()
 
 
@@ -137,4 +138,7 @@ def init_app(app: Flask) -> None:
     from grievance.notify import jobs
 
     jobs.REGISTRY["fetch_inbound_media"] = inbound_media.fetch_inbound_media
+    # (handle_inbound: a job a message, as queued before the webhook woke
+    # handle_waiting_inbound; kept so such jobs still run.)
     jobs.REGISTRY["handle_inbound"] = gateway.handle_in_order
+    jobs.REGISTRY[gateway.WAITING_JOB] = gateway.handle_waiting

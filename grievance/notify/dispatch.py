@@ -20,10 +20,17 @@ log = logging.getLogger(__name__)
 
 QUEUE_NAMES = ("urgent", "default")
 RETRY = Retry(max=5, interval=[10, 30, 120, 600, 1800])
+# A wake flag older than this is taken as a lost job: the next wake queues
+# another run. (The periodic round has opened what waited by then.)
+WAKE_FOR = 60
 
 
 class Runner(Protocol):
     def enqueue(self, job: str, *ids: int) -> None: ...
+
+    def wake(self, job: str) -> None: ...
+
+    def woken(self, job: str) -> None: ...
 
 
 def job_function(name: str) -> Any:
@@ -44,6 +51,12 @@ class InProcessRunner:
     def enqueue(self, job: str, *ids: int) -> None:
         self.ran.append((job, ids))
         job_function(job)(*ids)
+
+    def wake(self, job: str) -> None:
+        self.enqueue(job)
+
+    def woken(self, job: str) -> None:
+        return None
 
 
 class RQRunner:
@@ -73,6 +86,23 @@ class RQRunner:
                 pipeline=pipe,
             )
             pipe.execute()
+
+    def wake(self, job: str) -> None:
+        # One SET in the common case: while a run is queued and has not
+        # started, the flag stands and a new row needs no job of its own.
+        if self.connection.set(_wake_key(job), 1, nx=True, ex=WAKE_FOR):
+            try:
+                self.enqueue(job)
+            except Exception:
+                self.connection.delete(_wake_key(job))
+                raise
+
+    def woken(self, job: str) -> None:
+        self.connection.delete(_wake_key(job))
+
+
+def _wake_key(job: str) -> str:
+    return f"grievance:wake:{job}"
 
 
 def init_app(app: Flask) -> None:
@@ -111,3 +141,30 @@ def enqueue(job: str, *ids: int) -> None:
             ids,
             type(exc).__name__,
         )
+
+
+def wake(job: str) -> None:
+    """After commit: make sure a run of the batch job `job` (no arguments)
+    will look at the rows waiting for it.
+
+    For rows that each would need a job of their own (a held web report):
+    a burst of them queues one run, not one job each, and the request that
+    stored a row pays one Redis command instead of writing a job. The job
+    calls `woken` before it reads the waiting rows, so a row committed
+    before this call is seen by a run that starts after it: the run queued
+    now, or the one the standing flag stands for. If Redis is down the rows
+    wait for the periodic round, as with `enqueue`.
+    """
+    r = runner()
+    if isinstance(r, InProcessRunner):
+        r.wake(job)
+        return
+    try:
+        r.wake(job)
+    except Exception as exc:  # noqa: BLE001 - any Redis failure: the periodic round takes the rows
+        log.warning("could not wake %s (%s); the periodic round will", job, type(exc).__name__)
+
+
+def woken(job: str) -> None:
+    """Called by the batch job `job` before it reads its rows (see `wake`)."""
+    runner().woken(job)

@@ -307,9 +307,9 @@ def test_photos_for_an_open_case_are_fetched_by_a_real_rq_worker(
     assert phone.post(params) == 200
     with app.app_context():
         assert db.session.scalars(select(Attachment)).all() == []  # not in the request
-    # Redis holds the stored messages' ids, never the media addresses.
+    # Redis holds the job's name, never the media addresses.
     dump = redis_dump(redis_conn)
-    assert b"handle_inbound" in dump and b"/Media/" not in dump
+    assert b"handle_waiting_inbound" in dump and b"/Media/" not in dump
 
     run_worker(fake_twilio)
 
