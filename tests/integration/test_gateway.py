@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from redis import Redis
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from twilio.request_validator import RequestValidator
 
 from config import TestingConfig
@@ -33,7 +33,7 @@ from grievance import crypto
 from grievance.cases.messaging import send_to_worker
 from grievance.cases.models import Attachment, Case
 from grievance.extensions import commit, db
-from grievance.intake.models import InboundMessage
+from grievance.intake.models import Conversation, InboundMessage
 from grievance.notify import dispatch
 from grievance.notify.jobs import requeue_stale
 from grievance.notify.models import OutboundMessage, OutboxStatus
@@ -324,3 +324,42 @@ def test_photos_for_an_open_case_are_fetched_by_a_real_rq_worker(
         ).all()
         assert len(rows) == 2 and all(row.media_ct is None for row in rows)
     assert fake_twilio.media == {} and len(fake_twilio.deleted) == 2
+
+
+def test_a_first_message_is_stored_with_its_conversation_in_one_statement(
+    app: Flask, redis_conn: Redis
+) -> None:
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    phone = Phone(app, "+819061239999", "whatsapp")
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        phone.send("CANARY first words")
+        first, statements[:] = list(statements), []
+        phone.send("CANARY second words")
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    # The look-up, then the key, the conversation and the message at once;
+    # the next message finds the conversation and adds itself.
+    assert len(first) == 2 and first[1].startswith("WITH stored_key AS")
+    assert len(statements) == 2 and statements[1].startswith("INSERT INTO inbound_messages")
+    with app.app_context():
+        conversation = db.session.scalar(select(Conversation))
+        assert conversation is not None
+        assert conversation.address == "+819061239999"
+        assert (conversation.channel, conversation.step, conversation.stopped) == (
+            "whatsapp",
+            "new",
+            False,
+        )
+        rows = db.session.scalars(select(InboundMessage).order_by(InboundMessage.id)).all()
+        assert [row.body for row in rows] == ["CANARY first words", "CANARY second words"]
+        assert {row.conversation_id for row in rows} == {conversation.id}
+        assert {row.data_key_id for row in rows} == {conversation.data_key_id}
+        assert all(row.processed_at is None and row.media is None for row in rows)
+    assert b"CANARY" not in redis_dump(redis_conn)
