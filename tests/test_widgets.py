@@ -143,3 +143,40 @@ def test_html_params_writes_what_wtforms_writes() -> None:
     ]
     for kwargs in cases:
         assert html_params(**kwargs) == reference(**kwargs)
+
+
+def test_the_quick_choice_check_judges_as_wtforms_does() -> None:
+    from werkzeug.datastructures import MultiDict
+    from wtforms import RadioField as WTRadioField
+    from wtforms import SelectField as WTSelectField
+
+    from grievance.widgets import RadioField, SelectField
+
+    numbers = [(1, "one"), (2, "two")]
+
+    class Quick(Form):
+        pick = SelectField("Pick", choices=CHOICES)
+        number = SelectField("Number", choices=numbers, coerce=int)
+        way = RadioField("Way", choices=CHOICES[:2])
+        free = SelectField("Free", choices=CHOICES, validate_choice=False)
+
+    class WTForms(Form):
+        pick = WTSelectField("Pick", choices=CHOICES)
+        number = WTSelectField("Number", choices=numbers, coerce=int)
+        way = WTRadioField("Way", choices=CHOICES[:2])
+        free = WTSelectField("Free", choices=CHOICES, validate_choice=False)
+
+    posts = [
+        {"pick": "B2", "number": "2", "way": "A1", "free": "anything"},
+        {"pick": "C3", "number": "1", "way": "B2", "free": ""},
+        {"pick": "Z9", "number": "3", "way": "C3", "free": "A1"},
+        {"pick": "", "number": "x", "way": "", "free": "B2"},
+        {},
+    ]
+    for post in posts:
+        quick, reference = Quick(MultiDict(post)), WTForms(MultiDict(post))
+        assert quick.validate() == reference.validate()
+        assert quick.errors == reference.errors
+    # Not a choice: WTForms' own message.
+    wrong = Quick(MultiDict({"pick": "Z9", "number": "1", "way": "A1"}))
+    assert not wrong.validate() and wrong.errors == {"pick": ["Not a valid choice."]}

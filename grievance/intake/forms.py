@@ -7,8 +7,6 @@ from wtforms import (
     EmailField,
     HiddenField,
     MultipleFileField,
-    RadioField,
-    SelectField,
     SelectMultipleField,
     StringField,
     TelField,
@@ -20,7 +18,7 @@ from wtforms.widgets import CheckboxInput
 from grievance.formbase import BaseForm
 from grievance.i18n import lazy_gettext as _l
 from grievance.intake import feedback_text, labels
-from grievance.widgets import CheckboxList
+from grievance.widgets import CheckboxList, RadioField, SelectField
 
 NARRATIVE_MAX = 10_000
 # The shape of an address only: one @, no spaces, a dot in the domain.
