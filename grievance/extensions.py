@@ -14,7 +14,7 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import Executable, MetaData, Row, event
+from sqlalchemy import BindParameter, Executable, MetaData, Row, Table, bindparam, event
 from sqlalchemy.orm import DeclarativeBase, Session
 
 # Stable constraint names, so Alembic migrations work the same on SQLite
@@ -72,6 +72,14 @@ def column_rows(
     """
     db.session.flush()
     return db.session.connection().execute(statement, params).all()
+
+
+def bound(table: Table, names: Sequence[str], prefix: str = "") -> dict[str, BindParameter[Any]]:
+    """Each named column of `table` as a parameter of the column's own type
+    (named `prefix` + the column's name), for a statement built once whose
+    values are bound when it runs: the type still checks and converts them
+    (a sealed column refuses clear text, SQLite's dates keep their form)."""
+    return {name: bindparam(prefix + name, type_=table.c[name].type) for name in names}
 
 
 def after_commit(callback: Callable[[], Any]) -> None:

@@ -24,13 +24,12 @@ import functools
 import json
 import logging
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Executable, Table, bindparam, insert, select, text, update
+from sqlalchemy import Executable, bindparam, insert, select, text, update
 
 from grievance import crypto
 from grievance.cases import audit, messaging
@@ -38,7 +37,7 @@ from grievance.cases import services as case_services
 from grievance.cases.contact import ContactWishes
 from grievance.cases.models import Case, Consent, ConsentScope
 from grievance.datakeys import DataKey, utcnow
-from grievance.extensions import commit, db, row_lock
+from grievance.extensions import bound, commit, db, row_lock
 from grievance.intake import conversation as dialog
 from grievance.intake import sms_text, zawgyi
 from grievance.intake.models import WAITING_SQL, Conversation, InboundMessage
@@ -82,11 +81,6 @@ _CONVERSATION_OF = select(Conversation).where(
 )
 
 
-def _values(table: Table, names: Sequence[str], prefix: str = "") -> dict[str, Any]:
-    """Each named column of `table` bound to a parameter of its own type."""
-    return {name: bindparam(prefix + name, type_=table.c[name].type) for name in names}
-
-
 _KEY_COLUMNS = ("id", "kek_id", "wrapped", "created_at")
 _CONVERSATION_COLUMNS = (
     "uid", "channel", "sender_index", "step", "stopped", "created_at", "updated_at", "address_ct",
@@ -108,9 +102,9 @@ def _first_message_statements(dialect: str) -> tuple[Executable, ...]:
     """
     keys, conversations = DataKey.__table__, Conversation.__table__
     messages = InboundMessage.__table__
-    key = insert(keys).values(_values(keys, _KEY_COLUMNS, "key_"))
-    conversation = _values(conversations, _CONVERSATION_COLUMNS, "conversation_")
-    message = _values(messages, _MESSAGE_COLUMNS, "message_")
+    key = insert(keys).values(bound(keys, _KEY_COLUMNS, "key_"))
+    conversation = bound(conversations, _CONVERSATION_COLUMNS, "conversation_")
+    message = bound(messages, _MESSAGE_COLUMNS, "message_")
     if dialect == "postgresql":
         stored_key = key.returning(keys.c.id).cte("stored_key")
         stored_conversation = (
@@ -126,7 +120,7 @@ def _first_message_statements(dialect: str) -> tuple[Executable, ...]:
         )
         return (row.returning(messages.c.id),)
     conversation["data_key_id"] = message["data_key_id"]
-    message["conversation_id"] = bindparam("conversation_id", type_=messages.c.conversation_id.type)
+    message.update(bound(messages, ["conversation_id"]))
     return (
         key,
         insert(conversations).values(conversation).returning(conversations.c.id),

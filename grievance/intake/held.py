@@ -32,14 +32,14 @@ from functools import partial
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import Connection, Executable, and_, bindparam, exists, insert, select
+from sqlalchemy import Connection, Executable, and_, exists, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from grievance import crypto
 from grievance.cases import services as case_services
 from grievance.cases.models import Case
 from grievance.datakeys import DataKey, utcnow
-from grievance.extensions import after_commit, commit, db, row_lock
+from grievance.extensions import after_commit, bound, commit, db, row_lock
 from grievance.intake import web
 from grievance.intake.models import HeldReport
 from grievance.intake.uploads import CleanFile
@@ -93,40 +93,23 @@ def _hold_statements(dialect: str) -> tuple[Executable, ...]:
     statements cost no round trip.
     """
     keys, rows = DataKey.__table__, HeldReport.__table__
-
-    def value(name: str, column: Any) -> Any:
-        return bindparam(name, type_=column.type)
-
-    reference = value("reference", rows.c.reference)
-    received_at = value("received_at", rows.c.received_at)
+    key_values = bound(keys, ["id", "kek_id", "wrapped"], "dek_")
+    row = bound(rows, ["reference", "secret_hash", "received_at", "report_ct", "uid"])
     free = and_(
-        ~exists().where(Case.__table__.c.reference == reference),
-        ~exists().where(rows.c.reference == reference),
+        ~exists().where(Case.__table__.c.reference == row["reference"]),
+        ~exists().where(rows.c.reference == row["reference"]),
     )
     key = insert(keys).from_select(
-        ["id", "kek_id", "wrapped", "created_at"],
-        select(
-            value("dek_id", keys.c.id),
-            value("kek_id", keys.c.kek_id),
-            value("wrapped", keys.c.wrapped),
-            received_at,
-        ).where(free),
+        [*key_values, "created_at"], select(*key_values.values(), row["received_at"]).where(free)
     )
-    row_values = [
-        reference,
-        value("secret_hash", rows.c.secret_hash),
-        received_at,
-        value("report_ct", rows.c.report_ct),
-        value("uid", rows.c.uid),
-    ]
-    row_columns = ["reference", "secret_hash", "received_at", "report_ct", "uid", "data_key_id"]
     if dialect == "postgresql":
         stored_key = key.returning(keys.c.id).cte("stored_key")
-        row = insert(rows).from_select(row_columns, select(*row_values, stored_key.c.id))
-        return (row.returning(rows.c.id),)
-    row_values.append(value("dek_id", keys.c.id))
-    row = insert(rows).values(dict(zip(row_columns, row_values, strict=True)))
-    return key, row.returning(rows.c.id)
+        written = insert(rows).from_select(
+            [*row, "data_key_id"], select(*row.values(), stored_key.c.id)
+        )
+        return (written.returning(rows.c.id),)
+    written = insert(rows).values({**row, "data_key_id": key_values["id"]})
+    return key, written.returning(rows.c.id)
 
 
 def _store(connection: Connection, values: dict[str, Any]) -> int | None:
@@ -150,8 +133,8 @@ def hold(report: web.WebReport) -> case_services.Receipt:
     sealed.report = _to_json(report)
     values = {
         "dek_id": key.id,
-        "kek_id": key.kek_id,
-        "wrapped": key.wrapped,
+        "dek_kek_id": key.kek_id,
+        "dek_wrapped": key.wrapped,
         "received_at": utcnow(),
         "secret_hash": crypto.hash_secret(crypto.current_ring(), secret),
         "report_ct": sealed.report_ct,
