@@ -193,16 +193,24 @@ def test_a_report_in_danger_is_opened_in_the_request(
     assert [job for job, _ids in runner.jobs if job.startswith("open_held")] == []
 
 
-def test_a_new_reference_is_one_no_case_nor_held_report_has(
-    app: Flask, client: FlaskClient, runner: QueuedRunner, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _taken_references(app: Flask, client: FlaskClient) -> tuple[str, str]:
+    """A case's reference and a held report's."""
     submit(client, narrative="The first report.")
     with app.app_context():
         held_ref = db.session.scalar(select(HeldReport.reference))
-        case_ref = case_services.open_case(case_services.NewCase(language="vi", narrative="x"))[
-            0
-        ].reference
+        case, _receipt = case_services.open_case(
+            case_services.NewCase(language="vi", narrative="x")
+        )
         commit()
+        assert held_ref is not None
+        return case.reference, held_ref
+
+
+def test_a_new_reference_is_one_no_case_nor_held_report_has(
+    app: Flask, client: FlaskClient, runner: QueuedRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case_ref, held_ref = _taken_references(app, client)
+    with app.app_context():
         tries = iter([case_ref, held_ref, "FREEREF2"])
         monkeypatch.setattr("grievance.crypto.random_code", lambda _n: next(tries))
         assert case_services.new_reference(HeldReport.reference) == "FREEREF2"
@@ -214,13 +222,8 @@ def test_a_new_reference_is_one_no_case_nor_held_report_has(
 def test_the_form_holds_a_report_under_a_reference_no_case_nor_held_report_has(
     app: Flask, client: FlaskClient, runner: QueuedRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    submit(client, narrative="The first report.")
+    case_ref, held_ref = _taken_references(app, client)
     with app.app_context():
-        held_ref = db.session.scalar(select(HeldReport.reference))
-        case_ref = case_services.open_case(case_services.NewCase(language="vi", narrative="x"))[
-            0
-        ].reference
-        commit()
         keys = _count(DataKey)
     draw = crypto.random_code
     tries = iter([case_ref, held_ref, "FREEREF2"])

@@ -23,7 +23,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -41,7 +41,8 @@ from grievance.extensions import bound, commit, db, row_lock
 from grievance.intake import conversation as dialog
 from grievance.intake import sms_text, zawgyi
 from grievance.intake.models import WAITING_SQL, Conversation, InboundMessage
-from grievance.notify import dispatch, outbox
+from grievance.notify import outbox
+from grievance.notify.jobs import run_woken
 
 log = logging.getLogger(__name__)
 
@@ -551,32 +552,30 @@ def handle_waiting(now: datetime | None = None) -> str:
 
     A message whose handling fails is rolled back (logged with its id and
     the error's type), left for the periodic round, and the run goes on
-    past it. Messages older than LEFT_OVER_FOR are not tried again.
+    past it. Messages older than LEFT_OVER_FOR are not tried again. The
+    count is of the messages whose call handled something (a call may also
+    handle an earlier message of the same sender).
     """
-    dispatch.woken(WAITING_JOB)
-    started = time.monotonic()
     since = (now or utcnow()) - LEFT_OVER_FOR
-    handled, after = 0, 0
-    while True:
-        ids = db.session.scalars(
+
+    def waiting_after(after: int) -> Sequence[int]:
+        return db.session.scalars(
             select(InboundMessage.id)
             .where(text(WAITING_SQL), InboundMessage.id > after)
             .where(InboundMessage.received_at > since)
             .order_by(InboundMessage.id)
             .limit(BATCH)
         ).all()
-        for stored_id in ids:
-            try:
-                handled += handle_in_order(stored_id)
-            except Exception as exc:  # noqa: BLE001 - the periodic round tries again
-                db.session.rollback()
-                log.warning("stored message %s: not handled (%s)", stored_id, type(exc).__name__)
-        if len(ids) < BATCH:
-            return f"handled {handled}"
-        after = ids[-1]
-        if time.monotonic() - started >= RUN_FOR:
-            dispatch.wake(WAITING_JOB)
-            return f"handled {handled}, more waiting"
+
+    handled, more = run_woken(
+        WAITING_JOB,
+        waiting_after,
+        lambda stored_id: handle_in_order(stored_id) > 0,
+        "stored message",
+        batch=BATCH,
+        run_for=RUN_FOR,
+    )
+    return f"handled {handled}" + (", more waiting" if more else "")
 
 
 handle_waiting.queue = "urgent"  # type: ignore[attr-defined]

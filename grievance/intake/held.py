@@ -25,7 +25,7 @@ from __future__ import annotations
 import base64
 import functools
 import json
-import time
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from functools import partial
@@ -44,7 +44,7 @@ from grievance.intake import web
 from grievance.intake.models import HeldReport
 from grievance.intake.uploads import CleanFile
 from grievance.notify import dispatch
-from grievance.notify.jobs import each_in_its_own_transaction
+from grievance.notify.jobs import each_in_its_own_transaction, run_woken
 
 # Held this long, its job is taken as lost: the periodic round opens it.
 LEFT_OVER_AFTER = timedelta(minutes=1)
@@ -199,22 +199,21 @@ def open_held_reports() -> str:
     A report that cannot be opened stays (logged, for the periodic round)
     and the run goes on past it, so it never holds up the reports after it.
     """
-    dispatch.woken(JOB)
-    started = time.monotonic()
-    opened, after = 0, 0
-    while True:
-        ids = db.session.scalars(
+
+    def waiting_after(after: int) -> Sequence[int]:
+        return db.session.scalars(
             select(HeldReport.id).where(HeldReport.id > after).order_by(HeldReport.id).limit(BATCH)
         ).all()
-        opened += each_in_its_own_transaction(
-            ids, lambda held_id: open_held(held_id, wait=False) is not None, "held report"
-        )
-        if len(ids) < BATCH:
-            return f"opened {opened}"
-        after = ids[-1]
-        if time.monotonic() - started >= RUN_FOR:
-            dispatch.wake(JOB)
-            return f"opened {opened}, more waiting"
+
+    opened, more = run_woken(
+        JOB,
+        waiting_after,
+        lambda held_id: open_held(held_id, wait=False) is not None,
+        "held report",
+        batch=BATCH,
+        run_for=RUN_FOR,
+    )
+    return f"opened {opened}" + (", more waiting" if more else "")
 
 
 open_held_reports.queue = "urgent"  # type: ignore[attr-defined]
@@ -257,6 +256,8 @@ def open_left_over(now: datetime | None = None, limit: int = 50) -> int:
 def init_app(app: Flask) -> None:
     from grievance.notify import jobs
 
+    # (open_held_report: a job a report, as queued before the form woke
+    # open_held_reports; kept so such jobs still run.)
     jobs.REGISTRY["open_held_report"] = open_held_report
     jobs.REGISTRY[JOB] = open_held_reports
     app.extensions.setdefault("grievance.periodic", {})["held_reports"] = open_left_over

@@ -10,6 +10,7 @@ pre-approved template invites the worker to reply, which releases it.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -209,6 +210,41 @@ def each_in_its_own_transaction(ids: Sequence[int], work: Callable[[int], bool],
             db.session.rollback()
             log.warning("%s %s: not done (%s)", what, row_id, type(exc).__name__)
     return done
+
+
+def run_woken(
+    job: str,
+    waiting_after: Callable[[int], Sequence[int]],
+    work: Callable[[int], bool],
+    what: str,
+    *,
+    batch: int,
+    run_for: float,
+) -> tuple[int, bool]:
+    """The body of a job woken by `dispatch.wake`: `work` for each waiting
+    row, `batch` ids at a time from `waiting_after(after)` (ids above
+    `after`, oldest first, at most `batch`), each in its own transaction
+    (`each_in_its_own_transaction`: a row that fails is logged and passed);
+    after `run_for` seconds another run is woken for the rest. How many did
+    something, and whether more were left waiting.
+
+    The wake flag is cleared before the first read, so a row committed
+    after that wakes a run of its own.
+    """
+    from grievance.notify import dispatch
+
+    dispatch.woken(job)
+    started = time.monotonic()
+    done, after = 0, 0
+    while True:
+        ids = waiting_after(after)
+        done += each_in_its_own_transaction(ids, work, what)
+        if len(ids) < batch:
+            return done, False
+        after = ids[-1]
+        if time.monotonic() - started >= run_for:
+            dispatch.wake(job)
+            return done, True
 
 
 def run_periodic() -> dict[str, int]:
