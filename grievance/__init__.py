@@ -133,6 +133,10 @@ def _sqlite_write_lock(app: Flask) -> None:
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
+# SQLite's own ceiling for a memory map (SQLITE_MAX_MMAP_SIZE), just under 2 GiB.
+SQLITE_MMAP_SIZE = 0x7FFF0000
+
+
 def db_sqlite_pragmas(app: Flask) -> None:
     """SQLite: WAL so readers never block the writer, and enforced foreign keys."""
     from sqlalchemy import event
@@ -155,6 +159,14 @@ def db_sqlite_pragmas(app: Flask) -> None:
         cursor = dbapi_connection.cursor()
         if on_disk:
             cursor.execute("PRAGMA journal_mode=WAL")
+            # Reads through a memory map instead of a copy into each
+            # connection's own small page cache, which another process's
+            # commit throws away (every case view commits its audit event).
+            # With a million cases, two gunicorn workers served 7-15 % more
+            # case pages and 20-30 % more queue pages a second (README,
+            # Performance). The mapped pages are the operating system's
+            # file cache, shared by all processes.
+            cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_SIZE}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=5000")

@@ -105,3 +105,22 @@ def test_the_embedded_database_uses_the_lock(tmp_path: Path) -> None:
         finally:
             raw.close()
         db.engine.dispose()
+
+
+def test_an_on_disk_database_is_read_through_a_memory_map(tmp_path: Path) -> None:
+    from grievance import SQLITE_MMAP_SIZE, create_app
+    from grievance.extensions import db
+
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'app.sqlite3'}")
+    with app.app_context():
+        raw = db.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            cursor.execute("PRAGMA mmap_size")
+            # SQLite reports what it will map: the setting, or its build's cap.
+            assert 0 < cursor.fetchone()[0] <= SQLITE_MMAP_SIZE
+            cursor.execute("PRAGMA journal_mode")
+            assert cursor.fetchone()[0] == "wal"
+        finally:
+            raw.close()
+        db.engine.dispose()
