@@ -5,7 +5,7 @@ SHELL := /bin/bash
 # the first python3 on the PATH. Debian's is linked statically and built
 # with the distribution's optimisations; a source build made without
 # --enable-optimizations (pyenv's default) ran the case page with 15 % more
-# instructions and served 15-35 % fewer pages a second on the same machine
+# instructions and served 15-30 % fewer pages a second on the same machine
 # (README, Performance). After changing it: `make clean`, then any target.
 PYTHON ?= $(shell /usr/bin/python3 -c 'import ensurepip, sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && echo /usr/bin/python3 || echo python3)
 VENV := .venv

@@ -432,6 +432,7 @@ def main() -> int:
     print(
         f"\nBenchmark: {CASES:,} cases, {SECONDS} s per scenario, wrk -t{THREADS} "
         f"-c{CONNECTIONS}, gunicorn 2 workers; {platform.node()} ({os.cpu_count()} CPUs); "
+        f"Python {platform.python_version()} from {sys.base_prefix}; "
         f"1-conn: median of {SOLO_SECONDS} s on one connection\n"
     )
     header = (
@@ -470,6 +471,9 @@ def main() -> int:
                     "node": platform.node(),
                     "cpus": os.cpu_count(),
                     "python": platform.python_version(),
+                    # Which build runs the app: interpreters differ by a
+                    # third here (README, Performance).
+                    "python_home": sys.base_prefix,
                 },
                 "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                 "results": [asdict(r) for r in all_results],
