@@ -93,6 +93,34 @@ def test_signing_in_before_the_job_opens_the_case_then_and_the_job_does_nothing(
         assert _count(Case) == 1
 
 
+def test_a_receipt_given_while_the_job_opens_its_case_opens_that_case(
+    app: Flask, client: FlaskClient, runner: QueuedRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The job commits the case between the follow-up page's look-up of the
+    case (not there yet) and its look-up of the held report (gone): the
+    receipt is still right, and opens the case."""
+    reference, secret = receipt_codes(submit(client, narrative=CANARY).data)
+    real = case_services.find_by_receipt
+    looked_up: list[str] = []
+
+    def job_runs_meanwhile(ref: str, code: str) -> Case | None:
+        found = real(ref, code)
+        if not looked_up:
+            assert found is None  # still held
+            assert runner.run_all() == ["open_held_reports"]
+        looked_up.append(ref)
+        return found
+
+    monkeypatch.setattr(case_services, "find_by_receipt", job_runs_meanwhile)
+    page = open_follow_up(client, reference, secret)
+    assert page.status_code == 303
+    assert client.get(page.headers["Location"]).status_code == 200
+    with app.app_context():
+        assert _count(Case) == 1 and _count(HeldReport) == 0
+    # A wrong code for that reference is still refused (another browser).
+    assert open_follow_up(app.test_client(), reference, "AAAA-BBBB-CCCC").status_code == 400
+
+
 def test_the_job_run_twice_opens_one_case(
     app: Flask, client: FlaskClient, runner: QueuedRunner
 ) -> None:

@@ -222,10 +222,16 @@ open_held_reports.queue = "urgent"  # type: ignore[attr-defined]
 def open_by_receipt(reference: str, secret: str) -> Case | None:
     """The worker signs in before the job ran: open the case now (the caller
     commits); None if the receipt names no held report."""
-    row = db.session.scalar(
-        select(HeldReport).where(HeldReport.reference == case_services.normalise_code(reference))
-    )
-    if row is None or not crypto.verify_secret(
+    code = case_services.normalise_code(reference)
+    row = db.session.scalar(select(HeldReport).where(HeldReport.reference == code))
+    if row is None:
+        # The job may have opened it between the caller's look-up of the
+        # case and this one: then the case has the reference now. (Checked
+        # by id first: a wrong reference costs no second secret check.)
+        if db.session.scalar(select(Case.id).where(Case.reference == code)) is None:
+            return None
+        return case_services.find_by_receipt(reference, secret)
+    if not crypto.verify_secret(
         crypto.current_ring(), case_services.normalise_code(secret), row.secret_hash
     ):
         return None
