@@ -68,13 +68,15 @@ def events_statement(include_views: bool) -> Executable:
 
 
 def timeline(case_id: int, *, include_views: bool = False) -> list[TimelineLine]:
-    events = column_rows(events_statement(include_views), {"case_id": case_id})
+    events = [
+        (event, event.detail or {})
+        for event in column_rows(events_statement(include_views), {"case_id": case_id})
+    ]
     staff_ids: set[int] = set()
-    for event in events:
+    for event, detail in events:
         if event.actor_id:
             staff_ids.add(event.actor_id)
         if event.kind == "case.assigned":
-            detail = event.detail or {}
             staff_ids.update(v for v in (detail.get("from"), detail.get("to")) if v)
     names = staff_labels(staff_ids)
     return [
@@ -83,9 +85,9 @@ def timeline(case_id: int, *, include_views: bool = False) -> list[TimelineLine]
             kind=event.kind,
             title=labels.event_label(event.kind),
             actor=names.get(event.actor_id, "") if event.actor_id else _("System"),
-            text=describe(event.kind, event.detail or {}, names),
+            text=describe(event.kind, detail, names),
         )
-        for event in events
+        for event, detail in events
     ]
 
 

@@ -8,6 +8,7 @@ from flask import Flask
 from sqlalchemy import func, select, text
 
 from grievance.cases import audit, casework, queries, retention, timeline
+from grievance.cases import queue as work_queue
 from grievance.cases.models import CaseEvent, CaseViewCount
 from grievance.extensions import commit, db
 from tests.cases.referral_helpers import World, build, case_of, caseworker
@@ -78,6 +79,20 @@ def test_the_timeline_lists_views_in_the_chains_order_only_when_asked(app: Flask
         with_views = [line.kind for line in timeline.timeline(case_id, include_views=True)]
         assert with_views[-3:] == ["case.viewed", "case.note_added", "case.viewed"]
         assert len(with_views) == len(kinds) + 2
+
+
+def test_a_timeline_line_reads_its_events_detail_and_names_its_staff(app: Flask) -> None:
+    """The lines are made from plain columns: the JSON detail comes back as a
+    dict, and the staff it names (the actor, the new assignee) by name."""
+    world = build(app)
+    with app.app_context():
+        me = caseworker(world)
+        casework.assign_case(me, case_of(world), me.id)
+        commit()
+        [line] = [x for x in timeline.timeline(case_of(world).id) if x.kind == "case.assigned"]
+        names = work_queue.staff_labels({me.id})
+        assert line.actor == names[me.id]
+        assert line.text.endswith("→ " + names[me.id])
 
 
 def plan(statement: object) -> list[str]:
