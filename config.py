@@ -41,7 +41,8 @@ class Config:
 
     SECRET_KEY: str | None = os.environ.get("SECRET_KEY")
     SQLALCHEMY_DATABASE_URI: str | None = os.environ.get("DATABASE_URL")
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # No pool_pre_ping: connections that sat idle are pinged (grievance.pool_ping).
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     REDIS_URL: str | None = os.environ.get("REDIS_URL")
     GRIEVANCE_KEYS_FILE: str | None = os.environ.get("GRIEVANCE_KEYS_FILE")
     # Keys may also come as one JSON document in the environment (secret stores).

@@ -49,6 +49,7 @@ def create_app(config: type[Config] | str | None = None, **overrides: object) ->
         health,
         models,  # noqa: F401  (register every table)
         pg_statements,
+        pool_ping,
         security,
         templating,
     )
@@ -61,6 +62,7 @@ def create_app(config: type[Config] | str | None = None, **overrides: object) ->
 
     db_sqlite_pragmas(app)
     pg_statements.init_app(app)
+    pool_ping.init_app(app)
     dispatch.init_app(app)
     security.init_app(app)
     templating.init_app(app)
