@@ -27,10 +27,22 @@ read, SAVEPOINT or SET opens the transaction, and everything from there on
 commits or rolls back together. A request that only reads so saves two
 round trips to the server, the BEGIN and the COMMIT (about 0.15 ms each
 here).
+
+A write can go the same way where its caller says it is a whole unit of
+work (`alone`): the signed webhook stores its message, and the report form
+seals its report, in one statement, then commit. Sent while no transaction
+is open, such a statement is its own transaction: PostgreSQL commits it,
+durably, before it answers, or undoes all of it; the COMMIT that follows
+finds nothing open and sends nothing. One round trip instead of three. A
+statement in the block that finds a transaction open (the form deleted
+files kept for it first, say) joins it as usual, so what must commit
+together still does.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
@@ -39,6 +51,9 @@ from psycopg.pq import TransactionStatus
 _UNDONE_BY_ROLLBACK = ("PG_NOTIFY", "SET_CONFIG")
 # A row lock lasts until the end of its transaction: such a read needs one.
 _ROW_LOCKS = (" FOR UPDATE", " FOR NO KEY UPDATE", " FOR SHARE", " FOR KEY SHARE")
+# What `alone` sends as its own transaction: data changes, never a
+# SAVEPOINT, SET or DDL.
+_DATA_CHANGES = ("INSERT", "UPDATE", "DELETE", "WITH")
 
 
 def _only_reads(query: Any) -> bool:
@@ -65,19 +80,30 @@ def _takes_no_lock(query: str) -> bool:
     return not any(lock in upper for lock in _ROW_LOCKS)
 
 
+def _may_go_alone(conn: Any) -> bool:
+    return bool(
+        conn._reads_alone
+        and conn.pgconn.transaction_status == TransactionStatus.IDLE
+        and not conn._autocommit
+        # A plain BEGIN: no isolation level, read-only or deferrable set.
+        and conn._get_tx_start_command() == b"BEGIN"
+    )
+
+
+def _changes_data(query: Any) -> bool:
+    return isinstance(query, str) and query.lstrip().upper().startswith(_DATA_CHANGES)
+
+
 class _TrackingCursor(psycopg.Cursor[Any]):
     def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
         conn = self.connection
-        if not _only_reads(query):
-            conn._wrote = True  # type: ignore[attr-defined]
-        elif (
-            conn._reads_alone  # type: ignore[attr-defined]
-            and conn.pgconn.transaction_status == TransactionStatus.IDLE
-            and not conn._autocommit
-            # A plain BEGIN: no isolation level, read-only or deferrable set.
-            and conn._get_tx_start_command() == b"BEGIN"
-            and _takes_no_lock(query)
-        ):
+        if _only_reads(query):
+            alone = _takes_no_lock(query) and _may_go_alone(conn)
+        else:
+            alone = conn._writes_alone and _changes_data(query) and _may_go_alone(conn)  # type: ignore[attr-defined]
+            if not alone:
+                conn._wrote = True  # type: ignore[attr-defined]
+        if alone:
             # Sent without BEGIN (see the module's note); psycopg sends it
             # before a statement only when autocommit is off, and a
             # connection with no transaction open may switch freely.
@@ -103,6 +129,8 @@ class KeepingConnection(psycopg.Connection[Any]):
     transaction while none is open (see the module's note)."""
 
     _wrote = False
+    # Inside `alone`: a data change finding no transaction open is its own.
+    _writes_alone = False
     # Reads go without a transaction only where the server's default
     # isolation is READ COMMITTED (a statement's own snapshot either way).
     _reads_alone = False
@@ -133,6 +161,29 @@ class KeepingConnection(psycopg.Connection[Any]):
             except psycopg.Error:
                 pass  # the server refused the COMMIT: roll back as asked
         super().rollback()
+
+
+@contextmanager
+def alone() -> Iterator[None]:
+    """Each data change in the block that finds no transaction open runs as
+    its own transaction (see the module's note). For a caller whose unit of
+    work is that one statement, and who commits right after: nothing else
+    it wrote could be committed with it. Elsewhere than on PostgreSQL, and
+    for reads, nothing changes."""
+    from grievance.extensions import db
+
+    # What the session holds goes first, the usual way: it opens the
+    # transaction that the block's statements then join.
+    db.session.flush()
+    raw = db.session.connection().connection.dbapi_connection
+    if not isinstance(raw, KeepingConnection):
+        yield
+        return
+    raw._writes_alone = True
+    try:
+        yield
+    finally:
+        raw._writes_alone = False
 
 
 def init_app(app: Any) -> None:

@@ -29,6 +29,7 @@ import logging
 from flask import Blueprint, Flask, Response, abort, request
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from grievance import pg_statements
 from grievance.extensions import commit, csrf, db
 from grievance.intake import gateway, sms_text
 from grievance.intake import media as inbound_media
@@ -76,7 +77,10 @@ def parse_inbound() -> gateway.Inbound | None:
 
 def _store(inbound: gateway.Inbound) -> int:
     try:
-        stored_id = gateway.store_inbound(inbound, look_first=False)
+        # One statement, committed right after: on PostgreSQL it goes as
+        # its own transaction, without BEGIN and COMMIT.
+        with pg_statements.alone():
+            stored_id = gateway.store_inbound(inbound, look_first=False)
         commit()
     except IntegrityError:
         # The same MessageSid came again (a redelivery, or twice at once),

@@ -12,10 +12,10 @@ from flask.testing import FlaskClient
 from psycopg.pq import TransactionStatus
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DataError, OperationalError, ProgrammingError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError, ProgrammingError
 
 from grievance.extensions import db
-from grievance.pg_statements import KeepingConnection
+from grievance.pg_statements import KeepingConnection, alone
 
 
 @pytest.fixture
@@ -130,3 +130,72 @@ def test_a_stricter_isolation_level_keeps_reads_in_one_transaction(conn: Connect
     repeatable.execute(text("SELECT count(*) FROM scratch"))
     assert _raw(conn).info.transaction_status == TransactionStatus.INTRANS
     repeatable.rollback()
+
+
+@pytest.fixture
+def probe(app: Flask) -> Iterator[None]:
+    """A table of the session's own database, seen from other connections."""
+    with app.app_context():
+        with db.engine.begin() as setup:
+            setup.execute(text("CREATE TABLE IF NOT EXISTS alone_probe (x integer UNIQUE)"))
+            setup.execute(text("DELETE FROM alone_probe"))
+        try:
+            yield
+        finally:
+            db.session.rollback()
+            with db.engine.begin() as teardown:
+                teardown.execute(text("DROP TABLE alone_probe"))
+
+
+def _seen_elsewhere() -> int:
+    with db.engine.connect() as other:
+        return int(other.execute(text("SELECT count(*) FROM alone_probe")).scalar_one())
+
+
+def test_a_write_alone_is_its_own_transaction(app: Flask, probe: None) -> None:
+    with app.app_context():
+        with alone():
+            db.session.execute(text("INSERT INTO alone_probe VALUES (1)"))
+        raw = _raw(db.session.connection())
+        # No BEGIN was sent, so nothing is open, and the row is committed:
+        # another connection sees it before the session commits.
+        assert raw.info.transaction_status == TransactionStatus.IDLE
+        assert _seen_elsewhere() == 1
+        db.session.commit()
+        assert _seen_elsewhere() == 1
+
+
+def test_a_write_alone_joins_a_transaction_already_open(app: Flask, probe: None) -> None:
+    with app.app_context():
+        db.session.execute(text("INSERT INTO alone_probe VALUES (1)"))
+        with alone():
+            db.session.execute(text("INSERT INTO alone_probe VALUES (2)"))
+        assert _raw(db.session.connection()).info.transaction_status == TransactionStatus.INTRANS
+        assert _seen_elsewhere() == 0
+        db.session.rollback()  # both go: they were one unit of work
+        assert _seen_elsewhere() == 0
+
+
+def test_a_failed_write_alone_leaves_nothing_and_the_session_goes_on(
+    app: Flask, probe: None
+) -> None:
+    with app.app_context():
+        with alone():
+            db.session.execute(text("INSERT INTO alone_probe VALUES (1)"))
+        with pytest.raises(IntegrityError), alone():
+            db.session.execute(text("INSERT INTO alone_probe VALUES (1)"))
+        db.session.rollback()
+        assert _raw(db.session.connection()).info.transaction_status == TransactionStatus.IDLE
+        db.session.execute(text("INSERT INTO alone_probe VALUES (2)"))
+        db.session.commit()
+        assert _seen_elsewhere() == 2
+
+
+def test_outside_the_block_a_write_waits_for_the_commit(app: Flask, probe: None) -> None:
+    with app.app_context():
+        with alone():
+            pass
+        db.session.execute(text("INSERT INTO alone_probe VALUES (1)"))
+        assert _seen_elsewhere() == 0
+        db.session.rollback()
+        assert _seen_elsewhere() == 0
