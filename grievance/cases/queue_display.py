@@ -2,8 +2,8 @@
 
 Fifty rows of `url_for`, label and date calls from the template, and the
 filter menus' labels looked up per option, were two thirds of the queue
-page's time; here each label is translated once per page and the template
-only writes out strings.
+page's time; here each label is translated once per page, and the table's
+rows are written out as HTML (`rows_html`).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import url_for
+from markupsafe import Markup, escape
 
 from grievance import i18n
 from grievance.cases import queue as work_queue
@@ -26,6 +27,7 @@ from grievance.cases.labels import (
 )
 from grievance.cases.redflags import URGENCY_ORDER
 from grievance.cases.services import format_code
+from grievance.i18n import gettext as _
 from grievance.templating import datetime_short
 
 
@@ -64,50 +66,75 @@ def filter_options(
     }
 
 
-@dataclass(frozen=True)
-class QueueLine:
-    """A queue row as the page shows it, every text already made."""
+# One queue row. Every text in it comes through `_Page.text` (escaped); the
+# numbers are formatted from ints.
+_ROW = (
+    '<tr class="urgency-{urgency}{overdue_class}">'
+    '<td><a href="{href}">{reference}</a></td>'
+    "<td>{urgency}</td>"
+    "<td>{due}{late}</td>"
+    "<td>{status}{review}</td>"
+    "<td>{language}</td>"
+    "<td>{channel}</td>"
+    "<td>{categories}</td>"
+    "<td>{unread}</td>"
+    "<td>{assignee}</td>"
+    "</tr>\n"
+)
 
-    href: str
-    reference: str
-    urgency: str
-    due: str
-    late: bool
-    status: str
-    review_pending: bool
-    language: str
-    channel: str
-    categories: str
-    unread: int
-    assignee: str
+
+class _Page:
+    """Escaped texts for one page: a label, a language or a name that
+    comes back row after row is escaped once."""
+
+    def __init__(self) -> None:
+        self._escaped: dict[str, str] = {}
+
+    def text(self, value: str) -> str:
+        found = self._escaped.get(value)
+        if found is None:
+            found = self._escaped[value] = str(escape(value))
+        return found
 
 
-def lines(rows: list[work_queue.QueueRow], now: datetime) -> list[QueueLine]:
-    """The page's rows, every text made; a label once per code."""
+def rows_html(rows: list[work_queue.QueueRow], now: datetime) -> Markup:
+    """The table's rows as HTML, made here in one pass.
+
+    Through Jinja the 50 rows of 9 cells took 6 us a row, and making their
+    texts first as many again (a label, a date and a link per row): about
+    a quarter of the queue page's time. Here each text is escaped as it is
+    written (labels and names once a page), so the result is safe HTML.
+    """
+    page = _Page()
     href = url_for("cases.case_detail", reference="_")[:-1]
     statuses: dict[str, str] = {}
     channels: dict[str, str] = {}
-    lines = []
+    late = f' <strong class="late">{page.text(_("Overdue"))}</strong>'
+    review = f" <em>({page.text(_('closure to review'))})</em>"
+    made = []
     for row in rows:
-        reference = format_code(row.reference)
+        reference = page.text(format_code(row.reference))
         if row.status not in statuses:
-            statuses[row.status] = status_label(row.status)
+            statuses[row.status] = page.text(status_label(row.status))
         if row.channel not in channels:
-            channels[row.channel] = channel_label(row.channel)
-        lines.append(
-            QueueLine(
-                href=href + reference,
+            channels[row.channel] = page.text(channel_label(row.channel))
+        overdue = row.overdue(now)
+        made.append(
+            _ROW.format(
+                urgency=page.text(row.urgency),
+                overdue_class=" overdue" if overdue else "",
+                href=page.text(href + format_code(row.reference)),
                 reference=reference,
-                urgency=row.urgency,
-                due=datetime_short(row.due_at) if row.due_at else "",
-                late=row.overdue(now),
+                due=page.text(datetime_short(row.due_at)) if row.due_at else "",
+                late=late if overdue else "",
                 status=statuses[row.status],
-                review_pending=row.review_state == "pending",
-                language=row.language,
+                review=review if row.review_state == "pending" else "",
+                language=page.text(row.language),
                 channel=channels[row.channel],
-                categories=", ".join(row.categories),
-                unread=row.unread,
-                assignee=row.assignee or "—",
+                categories=page.text(", ".join(row.categories)),
+                unread=f"<strong>{int(row.unread)}</strong>" if row.unread else "",
+                assignee=page.text(row.assignee or "—"),
             )
         )
-    return lines
+    # Every text above was escaped: the rows are safe HTML.
+    return Markup("".join(made))  # noqa: S704

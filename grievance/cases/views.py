@@ -137,7 +137,7 @@ def queue() -> Any:
     return render_template(
         "staff/queue.html",
         page=page,
-        lines=queue_display.lines(page.rows, now),
+        rows_html=queue_display.rows_html(page.rows, now),
         filters=filters,
         first_page=after is not None,
         filter_menus=filter_menus,

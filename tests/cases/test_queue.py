@@ -12,6 +12,7 @@ from sqlalchemy import text
 from grievance.cases import queue
 from grievance.cases.models import Case
 from grievance.cases.queue import Cursor, QueueFilters, queue_page
+from grievance.cases.services import format_code
 from grievance.datakeys import utcnow
 from grievance.extensions import commit, db
 from tests.conftest import make_case, make_staff
@@ -242,3 +243,37 @@ def test_workload_counts_open_cases_per_person(app: Flask) -> None:
         assert mine.total == 4 and mine.overdue == 1
         assert lines[None].total == 1
         assert queue.workload(now)[0].staff_id is None  # the pool first
+
+
+def test_the_queue_page_writes_each_row_escaped_with_its_marks(
+    app: Flask, client: Any, auth: Any
+) -> None:
+    with app.app_context():
+        _me, secret = make_staff("caseworker", "me@example.org")
+        named, _ = make_staff("caseworker", "named@example.org")
+        named.display_name = '<b>Tanaka & "Co"</b>'
+        now = utcnow()
+        late = case_with(
+            urgency="P1",
+            due_at=now - timedelta(hours=2),
+            assignee_id=named.id,
+            review_state="pending",
+            unread_count=3,
+        )
+        calm = case_with(urgency="P3", due_at=now + timedelta(days=3))
+        late_ref, calm_ref = late.reference, calm.reference
+    auth.login("me@example.org", secret)
+    page = client.get("/staff/queue").get_data(as_text=True)
+    late_row = next(r for r in page.split("<tr") if format_code(late_ref) in r)
+    calm_row = next(r for r in page.split("<tr") if format_code(calm_ref) in r)
+    # The name is written as text, never as markup.
+    assert "<b>Tanaka" not in page
+    assert "&lt;b&gt;Tanaka &amp; &#34;Co&#34;&lt;/b&gt;" in late_row
+    assert late_row.startswith(' class="urgency-P1 overdue">')
+    assert f'<a href="/staff/cases/{format_code(late_ref)}">' in late_row
+    assert '<strong class="late">Overdue</strong>' in late_row
+    assert "<em>(closure to review)</em>" in late_row
+    assert "<td><strong>3</strong></td>" in late_row
+    assert calm_row.startswith(' class="urgency-P3">')
+    assert "late" not in calm_row and "<em>" not in calm_row and "<strong>" not in calm_row
+    assert "<td>—</td>" in calm_row  # nobody assigned
