@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from psycopg.pq import TransactionStatus
 from sqlalchemy import Executable, bindparam, insert, select, update
 
-from grievance import crypto
+from grievance import crypto, pg_statements
 from grievance.cases.models import AuditHead, CaseEvent
 from grievance.datakeys import as_utc, utcnow
 from grievance.extensions import db
@@ -53,6 +54,44 @@ _SET_LAST_HASH = (
 _APPEND_AND_SET_HEAD = _APPEND.add_cte(_SET_LAST_HASH.cte("set_head"))
 
 
+# The optimistic write (PostgreSQL, no transaction open; see `record`): the
+# head read on its own, then one statement that moves the head only if it
+# is still where it was read, and writes the event only if it moved.
+_READ_HEAD = select(AuditHead.seq, AuditHead.last_hash).where(AuditHead.id == 1)
+
+
+def _moved_head() -> Any:
+    return (
+        update(AuditHead)
+        .where(
+            AuditHead.id == 1,
+            AuditHead.seq == bindparam("read_seq"),
+            AuditHead.last_hash == bindparam("e_prev_hash"),
+        )
+        .values(seq=bindparam("e_seq"), last_hash=bindparam("e_hash"))
+        .returning(AuditHead.seq)
+        .cte("moved")
+    )
+
+
+@functools.cache
+def _append_if_moved(along_if_moved: Callable[[Any], Executable] | None) -> Executable:
+    """The event, written from the head's move (none if it did not move),
+    and `along_if_moved(moved)` with it; built once per caller's `along`."""
+    moved = _moved_head()
+    table = CaseEvent.__table__
+    values = [bindparam(f"e_{name}", type_=table.c[name].type) for name in _EVENT_FIELDS]
+    statement = (
+        insert(CaseEvent)
+        .from_select(list(_EVENT_FIELDS), select(*values).select_from(moved))
+        .returning(CaseEvent.seq)
+        .add_cte(moved)
+    )
+    if along_if_moved is not None:
+        statement = statement.add_cte(along_if_moved(moved).cte("along"))
+    return statement
+
+
 @functools.cache
 def _append_along(along: Executable) -> Executable:
     """The event, the head's new hash and `along` in one statement (built
@@ -78,30 +117,9 @@ def event_hash(event: CaseEvent) -> str:
     return crypto.keyed_digest(crypto.current_ring(), "audit-chain", _canonical(event).decode())
 
 
-def record(
-    kind: str,
-    *,
-    case_id: int | None = None,
-    actor_id: int | None = None,
-    detail: dict[str, Any] | None = None,
-    along: Executable | None = None,
-) -> CaseEvent:
-    """Append one event to the chain (flushes; the caller commits).
-
-    `along` is one more write that goes with the event, its values bound
-    to the event's own parameters (`e_case_id`...): on PostgreSQL it is a
-    part of the event's statement, on SQLite its own statement just before.
-    """
-    # Lock and read in one statement: the UPDATE is what serialises writers
-    # (a row lock on PostgreSQL, the write lock on SQLite).
-    db.session.flush()  # as the ORM's execute would, before the connection's
-    head = db.session.connection().execute(_ADVANCE_HEAD).one_or_none()
-    if head is None:
-        db.session.add(AuditHead(id=1, seq=1, last_hash=GENESIS))
-        db.session.flush()
-        seq, prev = 1, GENESIS
-    else:
-        seq, prev = head.seq, head.last_hash
+def _new_event(
+    kind: str, seq: int, prev: str, case_id: int | None, actor_id: int | None, detail: Any
+) -> tuple[CaseEvent, dict[str, Any]]:
     event = CaseEvent(
         seq=seq,
         case_id=case_id,
@@ -112,10 +130,79 @@ def record(
         prev_hash=prev,
     )
     event.hash = event_hash(event)
+    return event, {f"e_{name}": getattr(event, name) for name in _EVENT_FIELDS}
+
+
+def _record_alone(
+    kind: str,
+    case_id: int | None,
+    actor_id: int | None,
+    detail: Any,
+    along_if_moved: Callable[[Any], Executable] | None,
+) -> CaseEvent | None:
+    """PostgreSQL with no transaction open: the event as its own
+    transaction, in two round trips instead of four (BEGIN, the head's
+    UPDATE, the event, COMMIT). The head is read, the event chained onto
+    it, and one statement moves the head only if no other writer moved it
+    since, writing the event (and `along_if_moved`) only then. None if
+    another writer came first (nothing was written): the caller takes the
+    head's lock and writes the event as usual."""
+    connection = db.session.connection()
+    raw = connection.connection.dbapi_connection
+    if not isinstance(raw, pg_statements.KeepingConnection) or (
+        raw.info.transaction_status != TransactionStatus.IDLE
+    ):
+        return None
+    head = connection.execute(_READ_HEAD).one_or_none()
+    if head is None:
+        return None  # the first event of all: it makes the head
+    event, fields = _new_event(kind, head.seq + 1, head.last_hash, case_id, actor_id, detail)
+    with pg_statements.alone():
+        written = connection.execute(
+            _append_if_moved(along_if_moved), {**fields, "read_seq": head.seq}
+        ).first()
+    return event if written is not None else None
+
+
+def record(
+    kind: str,
+    *,
+    case_id: int | None = None,
+    actor_id: int | None = None,
+    detail: dict[str, Any] | None = None,
+    along: Executable | None = None,
+    along_if_moved: Callable[[Any], Executable] | None = None,
+) -> CaseEvent:
+    """Append one event to the chain (flushes; the caller commits).
+
+    `along` is one more write that goes with the event, its values bound
+    to the event's own parameters (`e_case_id`...): on PostgreSQL it is a
+    part of the event's statement, on SQLite its own statement just before.
+    `along_if_moved`, given the head's move (a CTE of one row, or of none),
+    makes the same write from it: with it, an event written where no
+    transaction is open on PostgreSQL is its own transaction (see
+    `_record_alone`), and the caller's commit finds nothing left to do.
+    Give it only where the event (and `along`) is all the caller writes
+    before it commits: anything written after would not commit with it.
+    """
+    db.session.flush()  # as the ORM's execute would, before the connection's
+    if along_if_moved is not None and db.session.get_bind().dialect.name == "postgresql":
+        written = _record_alone(kind, case_id, actor_id, detail, along_if_moved)
+        if written is not None:
+            return written
+    # Lock and read in one statement: the UPDATE is what serialises writers
+    # (a row lock on PostgreSQL, the write lock on SQLite).
+    head = db.session.connection().execute(_ADVANCE_HEAD).one_or_none()
+    if head is None:
+        db.session.add(AuditHead(id=1, seq=1, last_hash=GENESIS))
+        db.session.flush()
+        seq, prev = 1, GENESIS
+    else:
+        seq, prev = head.seq, head.last_hash
     # Written as a statement, not through the session: nothing in a request
     # changes an event once written (the returned object is not in the
     # session; the row is read back like any other).
-    fields = {f"e_{name}": getattr(event, name) for name in _EVENT_FIELDS}
+    event, fields = _new_event(kind, seq, prev, case_id, actor_id, detail)
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
         connection.execute(_APPEND_AND_SET_HEAD if along is None else _append_along(along), fields)

@@ -43,10 +43,11 @@ class CaseworkError(Exception):
 
 def view_case(actor: StaffUser, case: Case) -> None:
     """Record the view (audit) and mark the worker's messages as read."""
-    record_view(case, actor.id)
     if case.unread_count:
         case.unread_count = 0
-    db.session.flush()
+        # Written first: the view's event then joins this transaction.
+        db.session.flush()
+    record_view(case, actor.id)
 
 
 def transition_case(

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, Select, String, bindparam, select
+from sqlalchemy import Insert, Integer, Select, String, bindparam, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from grievance import crypto
@@ -190,9 +190,30 @@ def _count_view(insert: Any) -> Insert:
 _COUNT_VIEW = {"postgresql": _count_view(postgresql.insert), "sqlite": _count_view(sqlite.insert)}
 
 
+def _count_view_if_moved(moved: Any) -> Insert:
+    """`_COUNT_VIEW` on PostgreSQL, made only if the audit head moved (a row
+    in `moved`): the count goes with its event, or not at all."""
+    statement = postgresql.insert(CaseViewCount).from_select(
+        ["case_id", "views"],
+        select(bindparam("e_case_id", type_=Integer), literal(1)).select_from(moved),
+    )
+    return statement.on_conflict_do_update(  # type: ignore[no-any-return]
+        index_elements=[CaseViewCount.case_id],
+        set_={"views": CaseViewCount.views + 1},
+    )
+
+
 def record_view(case: Case, actor_id: int) -> None:
     """Every staff view of a case leaves an audit event, and is counted for
     the page (`CaseViewCount`) in the same transaction: on PostgreSQL in
-    the event's own statement, no round trip more."""
+    the event's own statement, no round trip more. Where nothing else was
+    written, that statement is its own transaction (`audit.record`), so
+    call it last."""
     dialect = db.session.get_bind().dialect.name
-    audit.record("case.viewed", case_id=case.id, actor_id=actor_id, along=_COUNT_VIEW[dialect])
+    audit.record(
+        "case.viewed",
+        case_id=case.id,
+        actor_id=actor_id,
+        along=_COUNT_VIEW[dialect],
+        along_if_moved=_count_view_if_moved,
+    )

@@ -45,12 +45,16 @@ def test_a_view_is_counted_with_its_event_or_not_at_all(app: Flask) -> None:
         case_id = case_of(world).id
         assert views_of(world.reference) == 0
         casework.view_case(caseworker(world), case_of(world))
-        db.session.rollback()  # the request failed: neither the event nor the count
-        assert views_of(world.reference) == 0
-        assert view_events(case_id) == 0
+        db.session.rollback()  # the request failed after recording the view
+        # Neither the event nor the count; on PostgreSQL a view that is all
+        # its request writes is its own transaction (grievance.cases.audit):
+        # then both stay.
+        kept = 1 if db.engine.dialect.name == "postgresql" else 0
+        assert views_of(world.reference) == kept
+        assert view_events(case_id) == kept
         view(world, times=3)
-        assert views_of(world.reference) == 3
-        assert view_events(case_id) == 3
+        assert views_of(world.reference) == 3 + kept
+        assert view_events(case_id) == 3 + kept
 
 
 def test_the_count_goes_with_its_case_when_the_case_is_purged(app: Flask) -> None:

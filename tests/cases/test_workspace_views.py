@@ -240,11 +240,12 @@ def test_the_view_is_recorded_after_the_reads_and_counted_on_the_page(
     with app.app_context(), StatementCounter() as counter:
         html = page_of(client, worker_case["ref"])
     assert "Viewed 1 times." in html  # this view, though written after the count
-    statements = [s.lstrip().split()[0].upper() for s in counter.statements]
-    writes = [i for i, word in enumerate(statements) if word in ("INSERT", "UPDATE")]
-    reads = [i for i, word in enumerate(statements) if word == "SELECT"]
-    # The audit chain is touched once, after every read of the page.
-    assert writes and min(writes) > max(reads)
+    statements = [s.lstrip().upper() for s in counter.statements]
+    audit = [i for i, s in enumerate(statements) if "AUDIT_HEAD" in s]
+    reads = [i for i, s in enumerate(statements) if s.startswith("SELECT") and i not in audit]
+    # The audit chain is touched once, after every read of the page (on
+    # PostgreSQL its head is read, then moved with the event written).
+    assert audit and min(audit) > max(reads)
     assert "Viewed 2 times." in page_of(client, worker_case["ref"])
 
 
