@@ -277,3 +277,7 @@ def test_the_queue_page_writes_each_row_escaped_with_its_marks(
     assert calm_row.startswith(' class="urgency-P3">')
     assert "late" not in calm_row and "<em>" not in calm_row and "<strong>" not in calm_row
     assert "<td>—</td>" in calm_row  # nobody assigned
+    # The marks in the page's language.
+    page = client.get("/staff/queue", headers={"Accept-Language": "ja"}).get_data(as_text=True)
+    late_row = next(r for r in page.split("<tr") if format_code(late_ref) in r)
+    assert "<em>(終結の確認待ち)</em>" in late_row and "closure to review" not in page
