@@ -163,6 +163,15 @@ class KeepingConnection(psycopg.Connection[Any]):
         super().rollback()
 
 
+def alone_possible() -> bool:
+    """Would a data change in `alone` now go as its own transaction (the
+    session's connection is PostgreSQL's, with no transaction open)?"""
+    from grievance.extensions import db
+
+    raw = db.session.connection().connection.dbapi_connection
+    return isinstance(raw, KeepingConnection) and _may_go_alone(raw)
+
+
 @contextmanager
 def alone() -> Iterator[None]:
     """Each data change in the block that finds no transaction open runs as

@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from psycopg.pq import TransactionStatus
 from sqlalchemy import Executable, bindparam, insert, select, update
 
 from grievance import crypto, pg_statements
@@ -60,8 +59,11 @@ _APPEND_AND_SET_HEAD = _APPEND.add_cte(_SET_LAST_HASH.cte("set_head"))
 _READ_HEAD = select(AuditHead.seq, AuditHead.last_hash).where(AuditHead.id == 1)
 
 
-def _moved_head() -> Any:
-    return (
+@functools.cache
+def _append_if_moved(along_if_moved: Callable[[Any], Executable] | None) -> Executable:
+    """The event, written from the head's move (none if it did not move),
+    and `along_if_moved(moved)` with it; built once per caller's `along`."""
+    moved = (
         update(AuditHead)
         .where(
             AuditHead.id == 1,
@@ -72,13 +74,6 @@ def _moved_head() -> Any:
         .returning(AuditHead.seq)
         .cte("moved")
     )
-
-
-@functools.cache
-def _append_if_moved(along_if_moved: Callable[[Any], Executable] | None) -> Executable:
-    """The event, written from the head's move (none if it did not move),
-    and `along_if_moved(moved)` with it; built once per caller's `along`."""
-    moved = _moved_head()
     table = CaseEvent.__table__
     values = [bindparam(f"e_{name}", type_=table.c[name].type) for name in _EVENT_FIELDS]
     statement = (
@@ -147,12 +142,9 @@ def _record_alone(
     since, writing the event (and `along_if_moved`) only then. None if
     another writer came first (nothing was written): the caller takes the
     head's lock and writes the event as usual."""
-    connection = db.session.connection()
-    raw = connection.connection.dbapi_connection
-    if not isinstance(raw, pg_statements.KeepingConnection) or (
-        raw.info.transaction_status != TransactionStatus.IDLE
-    ):
+    if not pg_statements.alone_possible():
         return None
+    connection = db.session.connection()
     head = connection.execute(_READ_HEAD).one_or_none()
     if head is None:
         return None  # the first event of all: it makes the head

@@ -117,7 +117,7 @@ def rows_html(rows: list[work_queue.QueueRow], now: datetime) -> Markup:
     review = f" <em>({review_text})</em>"
     made = []
     for row in rows:
-        reference = page.text(format_code(row.reference))
+        code = format_code(row.reference)
         if row.status not in statuses:
             statuses[row.status] = page.text(status_label(row.status))
         if row.channel not in channels:
@@ -127,8 +127,8 @@ def rows_html(rows: list[work_queue.QueueRow], now: datetime) -> Markup:
             _ROW.format(
                 urgency=page.text(row.urgency),
                 overdue_class=" overdue" if overdue else "",
-                href=page.text(href + format_code(row.reference)),
-                reference=reference,
+                href=page.text(href + code),
+                reference=page.text(code),
                 due=page.text(datetime_short(row.due_at)) if row.due_at else "",
                 late=late if overdue else "",
                 status=statuses[row.status],

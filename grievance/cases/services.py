@@ -176,31 +176,29 @@ def find_by_receipt(reference: str, secret: str) -> Case | None:
     return case
 
 
-def _count_view(insert: Any) -> Insert:
+def _count_view(insert: Any, moved: Any = None) -> Insert:
     """One more view of the event's case: the first makes the row (both
-    databases speak INSERT ... ON CONFLICT DO UPDATE)."""
-    statement = insert(CaseViewCount).values(case_id=bindparam("e_case_id"), views=1)
+    databases speak INSERT ... ON CONFLICT DO UPDATE). Given the audit
+    head's move (`moved`, a CTE of one row or none), made only if the head
+    moved: the count goes with its event, or not at all."""
+    statement = insert(CaseViewCount)
+    if moved is None:
+        statement = statement.values(case_id=bindparam("e_case_id"), views=1)
+    else:
+        statement = statement.from_select(
+            ["case_id", "views"],
+            select(bindparam("e_case_id", type_=Integer), literal(1)).select_from(moved),
+        )
     return statement.on_conflict_do_update(  # type: ignore[no-any-return]
         index_elements=[CaseViewCount.case_id],
         set_={"views": CaseViewCount.views + 1},
     )
 
 
-# Built once per dialect: every case view runs one.
+# Built once per dialect: every case view runs one. (The second form is a
+# constant too: `audit.record` builds its statement once per such function.)
 _COUNT_VIEW = {"postgresql": _count_view(postgresql.insert), "sqlite": _count_view(sqlite.insert)}
-
-
-def _count_view_if_moved(moved: Any) -> Insert:
-    """`_COUNT_VIEW` on PostgreSQL, made only if the audit head moved (a row
-    in `moved`): the count goes with its event, or not at all."""
-    statement = postgresql.insert(CaseViewCount).from_select(
-        ["case_id", "views"],
-        select(bindparam("e_case_id", type_=Integer), literal(1)).select_from(moved),
-    )
-    return statement.on_conflict_do_update(  # type: ignore[no-any-return]
-        index_elements=[CaseViewCount.case_id],
-        set_={"views": CaseViewCount.views + 1},
-    )
+_COUNT_VIEW_IF_MOVED = functools.partial(_count_view, postgresql.insert)
 
 
 def record_view(case: Case, actor_id: int) -> None:
@@ -215,5 +213,5 @@ def record_view(case: Case, actor_id: int) -> None:
         case_id=case.id,
         actor_id=actor_id,
         along=_COUNT_VIEW[dialect],
-        along_if_moved=_count_view_if_moved,
+        along_if_moved=_COUNT_VIEW_IF_MOVED,
     )
