@@ -229,10 +229,16 @@ def _wrap_aad(dek_id: str, kek_id: str) -> bytes:
 
 def new_data_key(ring: KeyRing, dek_id: str) -> WrappedKey:
     """Create a random data key and return it wrapped under the active KEK."""
+    return new_data_key_in_clear(ring, dek_id)[0]
+
+
+def new_data_key_in_clear(ring: KeyRing, dek_id: str) -> tuple[WrappedKey, bytes]:
+    """A random data key wrapped under the active KEK, and the key itself:
+    whoever seals right away with it need not unwrap it first."""
     # Another process may have rotated: wrap under the newest active key.
     ring.reload_if_changed()
     dek = AESGCM.generate_key(bit_length=256)
-    return wrap_data_key(ring, dek_id, dek)
+    return wrap_data_key(ring, dek_id, dek), dek
 
 
 def wrap_data_key(ring: KeyRing, dek_id: str, dek: bytes, kek_id: str | None = None) -> WrappedKey:
@@ -405,7 +411,18 @@ RECEIPT_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
 
 def random_code(length: int) -> str:
-    return "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(length))
+    """`length` letters of the receipt alphabet, each uniformly random.
+
+    One draw of a number below 31**length, written in base 31: the same
+    distribution as a choice per letter, with one read of the system's
+    random source instead of one per letter.
+    """
+    number = secrets.randbelow(len(RECEIPT_ALPHABET) ** length)
+    letters = []
+    for _ in range(length):
+        number, digit = divmod(number, len(RECEIPT_ALPHABET))
+        letters.append(RECEIPT_ALPHABET[digit])
+    return "".join(letters)
 
 
 def new_uid() -> str:

@@ -45,8 +45,12 @@ class DataKey(db.Model):
     def create(cls) -> DataKey:
         """A fresh random data key, wrapped under the active key-encryption key."""
         dek_id = crypto.new_uid()
-        wrapped = crypto.new_data_key(crypto.current_ring(), dek_id)
-        return cls(id=dek_id, kek_id=wrapped.kek_id, wrapped=wrapped.wrapped)
+        wrapped, clear = crypto.new_data_key_in_clear(crypto.current_ring(), dek_id)
+        key = cls(id=dek_id, kek_id=wrapped.kek_id, wrapped=wrapped.wrapped)
+        # As `material` would keep it once unwrapped: a new key seals its
+        # row's fields right away, without unwrapping what was just wrapped.
+        key.__dict__["_clear"] = clear
+        return key
 
     def as_wrapped(self) -> crypto.WrappedKey:
         return crypto.WrappedKey(dek_id=self.id, kek_id=self.kek_id, wrapped=self.wrapped)

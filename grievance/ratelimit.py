@@ -52,6 +52,16 @@ class _MemoryBuckets:
 
 _memory = _MemoryBuckets()
 
+# Count and, for a new bucket, start its window: one command and one reply
+# where MULTI, INCR, EXPIRE and EXEC were four (a report pays it on every
+# request). Redis runs a script whole, so no other client sees the count
+# without its expiry.
+_HIT_SCRIPT = """
+local count = redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], ARGV[1], 'NX')
+return count
+"""
+
 
 def _redis() -> Redis | None:
     url = current_app.config.get("REDIS_URL")
@@ -61,6 +71,9 @@ def _redis() -> Redis | None:
     if conn is None:
         conn = Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
         current_app.extensions["grievance.ratelimit.redis"] = conn
+        # EVALSHA by the script's digest; loaded into Redis on first use
+        # and again after a Redis restart (redis-py retries on NOSCRIPT).
+        current_app.extensions["grievance.ratelimit.hit"] = conn.register_script(_HIT_SCRIPT)
     return conn
 
 
@@ -82,11 +95,7 @@ def hit(key: str, window: int) -> int:
     conn = _redis()
     if conn is not None:
         try:
-            pipe = conn.pipeline()
-            pipe.incr(key)
-            pipe.expire(key, window, nx=True)
-            count, _ = pipe.execute()
-            return int(count)
+            return int(current_app.extensions["grievance.ratelimit.hit"](keys=[key], args=[window]))
         except RedisError:
             pass  # fall back to this process's memory rather than fail open
     return _memory.hit(key, window)

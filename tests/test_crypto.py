@@ -172,3 +172,29 @@ def test_passwords_are_argon2id() -> None:
     assert crypto.check_password(hasher, stored, "pw")
     assert not crypto.check_password(hasher, stored, "wrong")
     assert crypto.password_needs_rehash(crypto.password_hasher(2, 2048), stored)
+
+
+def test_random_codes_use_every_letter_in_every_position() -> None:
+    # 3,000 codes of 12 letters: each of the 31 letters is expected about
+    # 97 times in each position. A letter missing from a position, or one
+    # drawn over twice its share, means the draw is not uniform (a range
+    # too small leaves the last letters at the alphabet's start).
+    codes = [crypto.random_code(12) for _ in range(3000)]
+    assert all(len(code) == 12 for code in codes)
+    assert set("".join(codes)) <= set(crypto.RECEIPT_ALPHABET)
+    for position in range(12):
+        counts = {letter: 0 for letter in crypto.RECEIPT_ALPHABET}
+        for code in codes:
+            counts[code[position]] += 1
+        assert min(counts.values()) > 40, position
+        assert max(counts.values()) < 200, position
+    assert len(set(codes)) == len(codes)
+
+
+def test_a_new_data_key_in_clear_is_the_key_it_wrapped() -> None:
+    keys = ring()
+    wrapped, clear = crypto.new_data_key_in_clear(keys, "dek-9")
+    assert len(clear) == 32
+    assert crypto.unwrap_data_key(keys, wrapped) == clear
+    # A second key is another key.
+    assert crypto.new_data_key_in_clear(keys, "dek-10")[1] != clear

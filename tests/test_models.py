@@ -131,6 +131,20 @@ def test_data_keys_are_stored_only_wrapped(app: Flask) -> None:
             assert kek not in bytes(wrapped)
 
 
+def test_a_new_data_key_seals_with_the_key_it_stores(app: Flask) -> None:
+    # A new key keeps its clear key from creation instead of unwrapping it:
+    # what it seals must open under the key unwrapped from the stored row.
+    with app.app_context():
+        case, _ = make_case(narrative="sealed with a new key")
+        case_id = case.id
+        assert case.data_key.material() == crypto.unwrap_data_key(
+            crypto.current_ring(), case.data_key.as_wrapped()
+        )
+        commit()
+        db.session.expunge_all()
+        assert db.session.get(Case, case_id).narrative == "sealed with a new key"
+
+
 def test_encrypted_column_rejects_a_plain_write(app: Flask) -> None:
     with app.app_context():
         case, _ = make_case()

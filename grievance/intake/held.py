@@ -26,7 +26,7 @@ import base64
 import functools
 import json
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import fields as dataclass_fields
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -57,7 +57,9 @@ JOB = "open_held_reports"
 
 
 def _to_json(report: web.WebReport) -> str:
-    fields = asdict(report)
+    # Field by field, not `asdict`: it deep-copies every value, and the
+    # files are replaced below anyway.
+    fields = {item.name: getattr(report, item.name) for item in dataclass_fields(report)}
     fields["files"] = [
         {
             "filename": item.filename,
