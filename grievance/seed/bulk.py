@@ -224,14 +224,12 @@ class _Sealer:
     def __init__(self, ring: crypto.KeyRing, case_id: int) -> None:
         self.ring = ring
         self.uid = _synthetic_uid(case_id, 0)
-        self.key = crypto.new_data_key(ring, _synthetic_uid(case_id, 1))
+        self.key, clear = crypto.new_data_key_in_clear(ring, _synthetic_uid(case_id, 1))
         self.narrative_ct: bytes | None = None
-        self._material: tuple[str, bytes] | None = None
+        # Kept from creation: the narrative and every message use it.
+        self._material = (self.key.dek_id, clear)
 
     def data_key_material(self) -> tuple[str, bytes]:
-        # Unwrapped once: the narrative and every message use it.
-        if self._material is None:
-            self._material = self.key.dek_id, crypto.unwrap_data_key(self.ring, self.key)
         return self._material
 
 
@@ -456,8 +454,23 @@ def _sqlite_rows(rows: list[dict[str, Any]], defaults: dict[str, Any]) -> Any:
         for name, default in defaults.items()
         if name not in rows[0]
     }
-    tail = [_sqlite_value(v) for v in extra.values()]
-    values = [tuple([_sqlite_value(row[name]) for name in given] + tail) for row in rows]
+    tail = tuple(_sqlite_value(v) for v in extra.values())
+    # Only the columns holding dates need their values written out: the
+    # others go to the driver as they are. (Converting every value was a
+    # sixth of the seeding's time: some two million calls a 20,000 cases.)
+    dated = [i for i, name in enumerate(given) if isinstance(rows[0][name], datetime)]
+    dated += [
+        i
+        for i, name in enumerate(given)
+        if rows[0][name] is None and any(isinstance(row[name], datetime) for row in rows)
+    ]
+    values = []
+    for row in rows:
+        line = [row[name] for name in given]
+        for i in dated:
+            if line[i] is not None:
+                line[i] = _sqlite_date(line[i])
+        values.append(tuple(line) + tail)
     return (given + list(extra), values)
 
 
@@ -498,12 +511,14 @@ def _copy(table: Table, rows: list[dict[str, Any]]) -> None:
 
 
 def _sqlite_value(value: Any) -> Any:
-    # The text form SQLAlchemy's SQLite DATETIME type writes (UTC fields).
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-    if isinstance(value, bool):
-        return int(value)
-    return value
+    # Booleans go as they are: the driver writes them as 1 and 0.
+    return _sqlite_date(value) if isinstance(value, datetime) else value
+
+
+def _sqlite_date(value: datetime) -> str:
+    """The text form SQLAlchemy's SQLite DATETIME type writes (UTC fields,
+    to the microsecond), made by isoformat, several times faster than strftime."""
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _has_cases() -> bool:

@@ -60,11 +60,41 @@ def test_seed_bulk_makes_a_realistic_sealed_mix(app: Flask, runner: FlaskCliRunn
             assert story.encode() not in bytes(raw)
             assert case.data_key_id != before.data_key_id
         assert_threads_are_realistic(before_id)
+        if db.engine.dialect.name == "sqlite":
+            assert_dates_are_written_as_the_model_writes_them(before_id)
         # The real case is untouched; new cases still get fresh ids afterwards.
         assert db.session.get(Case, before_id).narrative == "a real case made before"
         after, _ = make_case()
         assert after.id > max(c.id for c in cases)
         assert audit.verify_chain().ok
+
+
+def assert_dates_are_written_as_the_model_writes_them(real_id: int) -> None:
+    """SQLite compares dates as text (the queue's "overdue", the reports'
+    periods): the seeded rows' dates must have the very form the model
+    writes, to the microsecond, in UTC, including the columns that are
+    empty on the first row of a batch."""
+    form = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{6}$")
+    real = db.session.execute(
+        text("SELECT created_at FROM cases WHERE id = :i"), {"i": real_id}
+    ).scalar_one()
+    assert form.match(real), real
+    for column in ("created_at", "due_at", "acknowledged_at", "resolved_at", "closed_at"):
+        written = db.session.scalars(
+            text(f"SELECT {column} FROM cases WHERE id > :i AND {column} IS NOT NULL ORDER BY id"),
+            {"i": real_id},
+        ).all()
+        assert written, column
+        assert all(form.match(value) for value in written), column
+        # Read back through the model, the same moments, in UTC.
+        typed = db.session.scalars(
+            select(getattr(Case, column))
+            .where(Case.id > real_id, getattr(Case, column).is_not(None))
+            .order_by(Case.id)
+        ).all()
+        assert [t.strftime("%Y-%m-%d %H:%M:%S.%f") for t in typed] == written, column
+    messages = db.session.scalars(text("SELECT created_at FROM messages")).all()
+    assert messages and all(form.match(value) for value in messages)
 
 
 def assert_threads_are_realistic(after_id: int) -> None:
