@@ -227,12 +227,7 @@ def _wrap_aad(dek_id: str, kek_id: str) -> bytes:
     return f"grievance/dek/v1|{dek_id}|{kek_id}".encode()
 
 
-def new_data_key(ring: KeyRing, dek_id: str) -> WrappedKey:
-    """Create a random data key and return it wrapped under the active KEK."""
-    return new_data_key_in_clear(ring, dek_id)[0]
-
-
-def new_data_key_in_clear(ring: KeyRing, dek_id: str) -> tuple[WrappedKey, bytes]:
+def new_data_key(ring: KeyRing, dek_id: str) -> tuple[WrappedKey, bytes]:
     """A random data key wrapped under the active KEK, and the key itself:
     whoever seals right away with it need not unwrap it first."""
     # Another process may have rotated: wrap under the newest active key.

@@ -45,7 +45,7 @@ class DataKey(db.Model):
     def create(cls) -> DataKey:
         """A fresh random data key, wrapped under the active key-encryption key."""
         dek_id = crypto.new_uid()
-        wrapped, clear = crypto.new_data_key_in_clear(crypto.current_ring(), dek_id)
+        wrapped, clear = crypto.new_data_key(crypto.current_ring(), dek_id)
         key = cls(id=dek_id, kek_id=wrapped.kek_id, wrapped=wrapped.wrapped)
         # As `material` would keep it once unwrapped: a new key seals its
         # row's fields right away, without unwrapping what was just wrapped.

@@ -82,7 +82,7 @@ def test_tampering_and_wrong_key_fail() -> None:
 
 def test_data_key_wrap_unwrap_and_rewrap() -> None:
     r = ring()
-    wrapped = crypto.new_data_key(r, "dek-1")
+    wrapped, _ = crypto.new_data_key(r, "dek-1")
     dek = crypto.unwrap_data_key(r, wrapped)
     assert len(dek) == 32 and dek not in wrapped.wrapped
     new_id = r.add_kek()
@@ -98,7 +98,7 @@ def test_data_key_wrap_unwrap_and_rewrap() -> None:
 
 
 def test_wrong_kek_fails() -> None:
-    wrapped = crypto.new_data_key(ring(), "dek-1")
+    wrapped, _ = crypto.new_data_key(ring(), "dek-1")
     other = crypto.KeyRing(
         keks={"k1": b"\x07" * 32}, active="k1", index_key=b"\x02" * 32, hash_key=b"\x03" * 32
     )
@@ -159,7 +159,7 @@ def test_other_process_picks_up_rotated_key(tmp_path) -> None:  # type: ignore[n
     rotator = crypto.KeyRing.load_file(path)
     new_id = rotator.add_kek()
     rotator.save(path)
-    wrapped = crypto.new_data_key(rotator, "dek-9")
+    wrapped, _ = crypto.new_data_key(rotator, "dek-9")
     # The web process has never seen the new key, and still unwraps.
     assert crypto.unwrap_data_key(web, wrapped)
     assert web.active == new_id
@@ -191,10 +191,10 @@ def test_random_codes_use_every_letter_in_every_position() -> None:
     assert len(set(codes)) == len(codes)
 
 
-def test_a_new_data_key_in_clear_is_the_key_it_wrapped() -> None:
+def test_a_new_data_key_comes_with_the_key_it_wrapped() -> None:
     keys = ring()
-    wrapped, clear = crypto.new_data_key_in_clear(keys, "dek-9")
+    wrapped, clear = crypto.new_data_key(keys, "dek-9")
     assert len(clear) == 32
     assert crypto.unwrap_data_key(keys, wrapped) == clear
     # A second key is another key.
-    assert crypto.new_data_key_in_clear(keys, "dek-10")[1] != clear
+    assert crypto.new_data_key(keys, "dek-10")[1] != clear

@@ -222,9 +222,8 @@ class _Sealer:
     narrative = EncryptedField("narrative_ct")
 
     def __init__(self, ring: crypto.KeyRing, case_id: int) -> None:
-        self.ring = ring
         self.uid = _synthetic_uid(case_id, 0)
-        self.key, clear = crypto.new_data_key_in_clear(ring, _synthetic_uid(case_id, 1))
+        self.key, clear = crypto.new_data_key(ring, _synthetic_uid(case_id, 1))
         self.narrative_ct: bytes | None = None
         # Kept from creation: the narrative and every message use it.
         self._material = (self.key.dek_id, clear)
@@ -458,11 +457,11 @@ def _sqlite_rows(rows: list[dict[str, Any]], defaults: dict[str, Any]) -> Any:
     # Only the columns holding dates need their values written out: the
     # others go to the driver as they are. (Converting every value was a
     # sixth of the seeding's time: some two million calls a 20,000 cases.)
-    dated = [i for i, name in enumerate(given) if isinstance(rows[0][name], datetime)]
-    dated += [
+    dated = [
         i
         for i, name in enumerate(given)
-        if rows[0][name] is None and any(isinstance(row[name], datetime) for row in rows)
+        if isinstance(rows[0][name], datetime)
+        or (rows[0][name] is None and any(isinstance(row[name], datetime) for row in rows))
     ]
     values = []
     for row in rows:
