@@ -348,10 +348,16 @@ class EncryptedField:
         if value is None:
             setattr(obj, self.column, None)
             return
-        data = value if isinstance(value, bytes) else value.encode("utf-8")
         dek_id, dek = obj.data_key_material()
-        aad = field_aad(obj.__tablename__, self.name, obj.uid, dek_id)
-        setattr(obj, self.column, seal(dek, aad, data))
+        setattr(obj, self.column, self.seal_value(obj.__tablename__, obj.uid, dek_id, dek, value))
+
+    def seal_value(
+        self, table: str, uid: str, dek_id: str, dek: bytes, value: str | bytes
+    ) -> bytes:
+        """The envelope this field holds for `value` in row `uid` of `table`
+        under data key `dek_id`: what setting the field on such a row stores."""
+        data = value if isinstance(value, bytes) else value.encode("utf-8")
+        return seal(dek, field_aad(table, self.name, uid, dek_id), data)
 
 
 # -- blind index, receipt secrets, identifiers ---------------------------------

@@ -7,6 +7,7 @@ rotation re-wraps one small row per case instead of re-encrypting content.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, overload
 
@@ -44,12 +45,11 @@ class DataKey(db.Model):
     @classmethod
     def create(cls) -> DataKey:
         """A fresh random data key, wrapped under the active key-encryption key."""
-        dek_id = crypto.new_uid()
-        wrapped, clear = crypto.new_data_key(crypto.current_ring(), dek_id)
-        key = cls(id=dek_id, kek_id=wrapped.kek_id, wrapped=wrapped.wrapped)
+        new = KeyAtHand.new()
+        key = cls(id=new.id, kek_id=new.kek_id, wrapped=new.wrapped)
         # As `material` would keep it once unwrapped: a new key seals its
         # row's fields right away, without unwrapping what was just wrapped.
-        key.__dict__["_clear"] = clear
+        key.__dict__["_clear"] = new.clear
         return key
 
     def as_wrapped(self) -> crypto.WrappedKey:
@@ -62,6 +62,52 @@ class DataKey(db.Model):
             cached = crypto.unwrap_data_key(crypto.current_ring(), self.as_wrapped())
             self.__dict__["_clear"] = cached
         return cached
+
+
+@dataclass(frozen=True, slots=True)
+class KeyAtHand:
+    """A data key outside the ORM: its id, wrapped form and clear key.
+
+    For the requests that write their rows in one statement (a held report,
+    an inbound message): they seal their rows' fields with it exactly as the
+    models would, without building a mapped instance for each row only to
+    seal (an eighth of such a request's work).
+    """
+
+    id: str
+    kek_id: str
+    wrapped: bytes
+    clear: bytes
+
+    @classmethod
+    def new(cls) -> KeyAtHand:
+        """A fresh random data key, wrapped under the active key-encryption key."""
+        dek_id = crypto.new_uid()
+        wrapped, clear = crypto.new_data_key(crypto.current_ring(), dek_id)
+        return cls(id=dek_id, kek_id=wrapped.kek_id, wrapped=wrapped.wrapped, clear=clear)
+
+    @classmethod
+    def stored(cls, dek_id: str, kek_id: str, wrapped: bytes) -> KeyAtHand:
+        """A stored key, unwrapped."""
+        as_stored = crypto.WrappedKey(dek_id=dek_id, kek_id=kek_id, wrapped=wrapped)
+        clear = crypto.unwrap_data_key(crypto.current_ring(), as_stored)
+        return cls(id=dek_id, kek_id=kek_id, wrapped=wrapped, clear=clear)
+
+    @overload
+    def seal(self, model: type, field: str, uid: str, value: str | bytes) -> bytes: ...
+    @overload
+    def seal(self, model: type, field: str, uid: str, value: None) -> None: ...
+    @overload
+    def seal(
+        self, model: type, field: str, uid: str, value: str | bytes | None
+    ) -> bytes | None: ...
+    def seal(self, model: type, field: str, uid: str, value: str | bytes | None) -> bytes | None:
+        """What `model`'s encrypted `field` holds for `value` in the row
+        `uid` under this key (None for None)."""
+        if value is None:
+            return None
+        encrypted: crypto.EncryptedField = getattr(model, field)
+        return encrypted.seal_value(model.__tablename__, uid, self.id, self.clear, value)
 
 
 def key_material(key: DataKey | None) -> tuple[str, bytes]:

@@ -17,9 +17,10 @@ from datetime import UTC, datetime
 
 from flask import current_app, request
 from redis import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError
 
 from grievance import crypto
+from grievance.quick_redis import QuickCommand
 
 
 class _MemoryBuckets:
@@ -61,6 +62,7 @@ local count = redis.call('INCR', KEYS[1])
 redis.call('EXPIRE', KEYS[1], ARGV[1], 'NX')
 return count
 """
+_HIT_SHA = hashlib.sha1(_HIT_SCRIPT.encode()).hexdigest()  # noqa: S324 - Redis names scripts so
 
 
 def _redis() -> Redis | None:
@@ -71,9 +73,8 @@ def _redis() -> Redis | None:
     if conn is None:
         conn = Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
         current_app.extensions["grievance.ratelimit.redis"] = conn
-        # EVALSHA by the script's digest; loaded into Redis on first use
-        # and again after a Redis restart (redis-py retries on NOSCRIPT).
-        current_app.extensions["grievance.ratelimit.hit"] = conn.register_script(_HIT_SCRIPT)
+        # Every report and sign-in pays a hit: sent on a connection at hand.
+        current_app.extensions["grievance.ratelimit.hit"] = QuickCommand(conn)
     return conn
 
 
@@ -94,8 +95,14 @@ def hit(key: str, window: int) -> int:
     """Count one event in `key`'s window and return the count so far."""
     conn = _redis()
     if conn is not None:
+        send = current_app.extensions["grievance.ratelimit.hit"]
         try:
-            return int(current_app.extensions["grievance.ratelimit.hit"](keys=[key], args=[window]))
+            try:
+                # By the script's digest: Redis keeps the script once sent.
+                return int(send("EVALSHA", _HIT_SHA, 1, key, window))
+            except NoScriptError:
+                # Not there yet, or gone with a Redis restart: send it whole.
+                return int(send("EVAL", _HIT_SCRIPT, 1, key, window))
         except RedisError:
             pass  # fall back to this process's memory rather than fail open
     return _memory.hit(key, window)

@@ -14,8 +14,9 @@ from sqlalchemy import select, text
 from grievance import crypto
 from grievance.cases import services
 from grievance.cases.models import Case, Message
-from grievance.datakeys import DataKey
+from grievance.datakeys import DataKey, KeyAtHand
 from grievance.extensions import commit, db
+from grievance.intake.models import HeldReport
 from tests.conftest import make_case
 
 CANARY = "CANARY-narrative-Nguyen-Van-A"
@@ -143,6 +144,44 @@ def test_a_new_data_key_seals_with_the_key_it_stores(app: Flask) -> None:
         commit()
         db.session.expunge_all()
         assert db.session.get(Case, case_id).narrative == "sealed with a new key"
+
+
+def test_a_key_at_hand_seals_as_the_model_reads(app: Flask) -> None:
+    # Requests that write a row in one statement seal its fields without a
+    # mapped instance: the model must read them back, and only in that row.
+    with app.app_context():
+        key = KeyAtHand.new()
+        assert key.clear == crypto.unwrap_data_key(
+            crypto.current_ring(),
+            crypto.WrappedKey(dek_id=key.id, kek_id=key.kek_id, wrapped=key.wrapped),
+        )
+        db.session.add(DataKey(id=key.id, kek_id=key.kek_id, wrapped=key.wrapped))
+        uid, other_uid = crypto.new_uid(), crypto.new_uid()
+        for n, (row_uid, words) in enumerate(((uid, "hello"), (other_uid, "other"))):
+            db.session.add(
+                HeldReport(
+                    uid=row_uid,
+                    data_key_id=key.id,
+                    reference=f"QUICKRF{n}",
+                    secret_hash=b"not used here",
+                    report_ct=key.seal(HeldReport, "report", row_uid, words),
+                )
+            )
+        commit()
+        db.session.expunge_all()
+        row = db.session.scalar(select(HeldReport).where(HeldReport.uid == uid))
+        assert row.report == "hello"
+        assert key.seal(HeldReport, "report", uid, None) is None
+        # The same key unwrapped from its stored form seals alike.
+        again = KeyAtHand.stored(key.id, key.kek_id, key.wrapped)
+        assert again.clear == key.clear
+        # Bound to its row: the envelope moved to another row does not open.
+        other = db.session.scalar(select(HeldReport).where(HeldReport.uid == other_uid))
+        assert other.report == "other"
+        other.report_ct = row.report_ct
+        with pytest.raises(crypto.DecryptionError):
+            _ = other.report
+        db.session.rollback()
 
 
 def test_encrypted_column_rejects_a_plain_write(app: Flask) -> None:

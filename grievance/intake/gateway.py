@@ -36,7 +36,7 @@ from grievance.cases import audit, messaging
 from grievance.cases import services as case_services
 from grievance.cases.contact import ContactWishes
 from grievance.cases.models import Case, Consent, ConsentScope
-from grievance.datakeys import DataKey, utcnow
+from grievance.datakeys import DataKey, KeyAtHand, utcnow
 from grievance.extensions import bound, column_rows, commit, db, row_lock
 from grievance.intake import conversation as dialog
 from grievance.intake import sms_text, zawgyi
@@ -145,40 +145,43 @@ def _first_message_statements(dialect: str) -> tuple[Executable, ...]:
     )
 
 
+def _sealed_message(key: KeyAtHand, uid: str, message: Inbound) -> tuple[bytes, bytes | None]:
+    """The stored message's words and its photos' addresses, sealed."""
+    media = json.dumps(list(message.media_urls)) if message.media_urls else None
+    body = key.seal(InboundMessage, "body", uid, message.body[:MAX_BODY])
+    return body, key.seal(InboundMessage, "media", uid, media)
+
+
 def _store_first(message: Inbound, e164: str, index: str, now: datetime) -> int:
     """Store a first message from a number with its new conversation; the
     message's id. (The same number's first message twice at once: the
     unique (channel, sender_index) raises IntegrityError, as at a flush.)"""
-    key = DataKey.create()
-    # Rows never added to the session: they seal the number, the words and
-    # the photos' addresses under their uids and key, as the ORM reads them.
-    conversation = Conversation(data_key=key)
-    conversation.address = e164
-    row = InboundMessage(data_key=key)
-    row.body = message.body[:MAX_BODY]
-    row.media = json.dumps(list(message.media_urls)) if message.media_urls else None
+    key = KeyAtHand.new()
+    # Sealed as the ORM reads them, under the rows' uids and the new key.
+    conversation_uid, message_uid = crypto.new_uid(), crypto.new_uid()
+    body, media = _sealed_message(key, message_uid, message)
     values: dict[str, Any] = {
         "key_id": key.id,
         "key_kek_id": key.kek_id,
         "key_wrapped": key.wrapped,
         "key_created_at": now,
-        "conversation_uid": conversation.uid,
+        "conversation_uid": conversation_uid,
         "conversation_channel": message.channel,
         "conversation_sender_index": index,
         "conversation_step": str(dialog.Step.NEW),
         "conversation_stopped": False,
         "conversation_created_at": now,
         "conversation_updated_at": now,
-        "conversation_address_ct": conversation.address_ct,
-        "message_uid": row.uid,
+        "conversation_address_ct": key.seal(Conversation, "address", conversation_uid, e164),
+        "message_uid": message_uid,
         "message_data_key_id": key.id,
         "message_provider_id": message.provider_id,
         "message_channel": message.channel,
         "message_received_at": now,
         "message_media_count": message.media,
         "message_media_discard": False,
-        "message_body_ct": row.body_ct,
-        "message_media_ct": row.media_ct,
+        "message_body_ct": body,
+        "message_media_ct": media,
     }
     db.session.flush()
     connection = db.session.connection()
@@ -217,21 +220,20 @@ def store_inbound(message: Inbound, *, look_first: bool = True) -> int:
     if not found:
         return _store_first(message, e164, index, utcnow())
     conversation_id, key_id, kek_id, wrapped = found[0]
-    # Never added to the session: the row seals the words and the photos'
-    # addresses under its uid and its conversation's key, as the ORM reads them.
-    row = InboundMessage(data_key=DataKey(id=key_id, kek_id=kek_id, wrapped=wrapped))
-    row.body = message.body[:MAX_BODY]
-    row.media = json.dumps(list(message.media_urls)) if message.media_urls else None
+    # Under the conversation's key, as the ORM reads them.
+    key = KeyAtHand.stored(key_id, kek_id, wrapped)
+    uid = crypto.new_uid()
+    body, media = _sealed_message(key, uid, message)
     values = {
-        "uid": row.uid,
+        "uid": uid,
         "data_key_id": key_id,
         "provider_id": message.provider_id,
         "channel": message.channel,
         "received_at": utcnow(),
         "media_count": message.media,
         "media_discard": False,
-        "body_ct": row.body_ct,
-        "media_ct": row.media_ct,
+        "body_ct": body,
+        "media_ct": media,
         "conversation_id": conversation_id,
     }
     stored: int = db.session.connection().execute(message_insert, values).scalar_one()

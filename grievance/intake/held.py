@@ -38,7 +38,7 @@ from sqlalchemy.exc import IntegrityError
 from grievance import crypto
 from grievance.cases import services as case_services
 from grievance.cases.models import Case
-from grievance.datakeys import DataKey, utcnow
+from grievance.datakeys import DataKey, KeyAtHand, utcnow
 from grievance.extensions import after_commit, bound, commit, db, row_lock
 from grievance.intake import web
 from grievance.intake.models import HeldReport
@@ -128,19 +128,17 @@ def _store(connection: Connection, values: dict[str, Any]) -> int | None:
 def hold(report: web.WebReport) -> case_services.Receipt:
     """Seal the report for the job that opens its case; the receipt."""
     secret = crypto.random_code(case_services.SECRET_LENGTH)
-    key = DataKey.create()
-    # A row never added to the session: it seals the report under its uid
-    # and key as the job's HeldReport will read it.
-    sealed = HeldReport(data_key=key)
-    sealed.report = _to_json(report)
+    key = KeyAtHand.new()
+    uid = crypto.new_uid()
     values = {
         "dek_id": key.id,
         "dek_kek_id": key.kek_id,
         "dek_wrapped": key.wrapped,
         "received_at": utcnow(),
         "secret_hash": crypto.hash_secret(crypto.current_ring(), secret),
-        "report_ct": sealed.report_ct,
-        "uid": sealed.uid,
+        # Sealed as the job's HeldReport will read it.
+        "report_ct": key.seal(HeldReport, "report", uid, _to_json(report)),
+        "uid": uid,
     }
     db.session.flush()
     connection = db.session.connection()

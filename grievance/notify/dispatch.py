@@ -16,6 +16,8 @@ from redis import Redis
 from rq import Queue, Retry
 from rq.serializers import JSONSerializer
 
+from grievance.quick_redis import QuickCommand
+
 log = logging.getLogger(__name__)
 
 QUEUE_NAMES = ("urgent", "default")
@@ -64,6 +66,8 @@ class RQRunner:
 
     def __init__(self, redis_url: str, failure_ttl: int) -> None:
         self.connection = Redis.from_url(redis_url)
+        # The wake flag is set on every report and webhook: one connection at hand.
+        self.quick = QuickCommand(self.connection)
         self.failure_ttl = failure_ttl
         self.queues = {
             name: Queue(name, connection=self.connection, serializer=JSONSerializer)
@@ -90,7 +94,7 @@ class RQRunner:
     def wake(self, job: str) -> None:
         # One SET in the common case: while a run is queued and has not
         # started, the flag stands and a new row needs no job of its own.
-        if self.connection.set(_wake_key(job), 1, nx=True, ex=WAKE_FOR):
+        if self.quick("SET", _wake_key(job), 1, "NX", "EX", WAKE_FOR):
             try:
                 self.enqueue(job)
             except Exception:
