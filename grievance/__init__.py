@@ -42,7 +42,8 @@ def create_app(config: type[Config] | str | None = None, **overrides: object) ->
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)
-    login_manager.init_app(app)
+    # `current_user` reaches templates from templating.init_app instead.
+    login_manager.init_app(app, add_context_processor=False)
 
     from grievance import (
         errors,

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask
 from flask_babel import format_datetime
+from flask_login import current_user
 from jinja2.nodes import EvalContext
 from jinja2.utils import pass_eval_context
 from markupsafe import Markup
@@ -60,6 +61,10 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(worker_datetime, "worker_datetime")
     app.add_template_global(is_overdue, "is_overdue")
     app.add_template_global(crypto.mask_phone, "mask_phone")
+    # The proxy, looked up when a page uses it (the staff pages), where
+    # Flask-Login's context processor loaded the user for every page drawn,
+    # a worker's included.
+    app.add_template_global(current_user, "current_user")
 
     @app.context_processor
     def _language() -> dict[str, Any]:

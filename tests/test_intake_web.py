@@ -116,6 +116,8 @@ def test_danger_yes_shows_emergency_numbers_and_marks_p0(app: Flask, client: Fla
     assert "110" in html and "119" in html and 'class="emergency"' in html
     response = submit(client, "ne", danger="yes")
     assert response.status_code == 200
+    # The receipt, too, shows where to call at once.
+    assert 'class="emergency"' in response.get_data(as_text=True)
     with app.app_context():
         case = db.session.scalar(select(Case))
         assert case.urgency == "P0" and case.in_danger

@@ -144,6 +144,26 @@ def test_each_page_reads_the_account_alone_without_its_data_key(
         assert load_user(f"{user.id}:{user.session_epoch + 1}") is None
 
 
+def test_worker_pages_do_not_read_a_staff_account(
+    app: Flask, client: FlaskClient, auth: AuthActions
+) -> None:
+    """A staff member's browser on a worker page: the page has no use for
+    the account, so it is not read; the staff pages still show it."""
+    from tests.test_reference_cache import StatementCounter
+
+    with app.app_context():
+        user, secret = make_staff("caseworker", "cw@example.org")
+        user.display_name = "Aiko"
+        commit()
+    auth.login("cw@example.org", secret)
+    for path in ("/en/", "/en/report", "/en/follow-up"):
+        with app.app_context(), StatementCounter() as counter:
+            assert client.get(path).status_code == 200
+        assert not [s for s in counter.statements if "FROM staff_users" in s], path
+    page = client.get("/staff/queue")
+    assert page.status_code == 200 and "Aiko" in page.get_data(as_text=True)
+
+
 def test_idle_and_absolute_timeouts(app: Flask, client: FlaskClient, auth: AuthActions) -> None:
     with app.app_context():
         _, secret = make_staff("caseworker", "cw@example.org")
