@@ -9,9 +9,10 @@ from wtforms.validators import DataRequired
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from grievance.cases.forms import TriageForm
+from grievance.formbase import options
 from grievance.widgets import CheckboxList
 
-CHOICES = [("A1", 'Wages <unpaid> & "late"'), ("B2", "Passport taken"), ("C3", "")]
+CHOICES = options([("A1", 'Wages <unpaid> & "late"'), ("B2", "Passport taken"), ("C3", "")])
 
 
 class Fast(Form):
@@ -69,7 +70,7 @@ def test_fast_select_draws_what_wtforms_draws() -> None:
 
     from grievance.widgets import SelectField
 
-    choices = [("", "—"), ("a", 'A <b> "c"'), ("b", "")]
+    choices = options([("", "—"), ("a", 'A <b> "c"'), ("b", "")])
 
     class Fast(Form):
         pick = SelectField("Pick", choices=choices)
@@ -152,7 +153,7 @@ def test_the_quick_choice_check_judges_as_wtforms_does() -> None:
 
     from grievance.widgets import RadioField, SelectField
 
-    numbers = [(1, "one"), (2, "two")]
+    numbers = options([(1, "one"), (2, "two")])
 
     class Quick(Form):
         pick = SelectField("Pick", choices=CHOICES)
@@ -175,6 +176,14 @@ def test_the_quick_choice_check_judges_as_wtforms_does() -> None:
     ]
     for post in posts:
         quick, reference = Quick(MultiDict(post)), WTForms(MultiDict(post))
+        assert quick.validate() == reference.validate()
+        assert quick.errors == reference.errors
+    # Options given as (value, label) pairs, the shape WTForms deprecates,
+    # are judged alike.
+    for post in posts:
+        quick, reference = Quick(MultiDict(post)), WTForms(MultiDict(post))
+        for form in (quick, reference):
+            form.pick.choices = [(c.value, c.label) for c in CHOICES]
         assert quick.validate() == reference.validate()
         assert quick.errors == reference.errors
     # Not a choice: WTForms' own message.

@@ -19,7 +19,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from grievance.cases import consent, referrals, resolution
 from grievance.extensions import commit, db
-from grievance.formbase import BaseForm
+from grievance.formbase import BaseForm, options
 from grievance.i18n import gettext as _
 from grievance.i18n import lazy_gettext as _l
 from grievance.staff.auth import require_role
@@ -38,12 +38,12 @@ class TextForm(BaseForm):
 
 
 class DeclineForm(BaseForm):
-    reason = SelectField(_l("Reason"), choices=list(referrals.DECLINE_REASONS.items()))
+    reason = SelectField(_l("Reason"), choices=options(referrals.DECLINE_REASONS.items()))
     note = TextAreaField(_l("Note (optional)"), validators=[Length(max=referrals.MAX_TEXT)])
 
 
 class OutcomeForm(BaseForm):
-    outcome = SelectField(_l("Outcome"), choices=list(resolution.OUTCOMES.items()))
+    outcome = SelectField(_l("Outcome"), choices=options(resolution.OUTCOMES.items()))
     amount_yen = IntegerField(
         _l("Amount recovered (yen)"),
         validators=[Optional(), NumberRange(min=1, max=resolution.MAX_AMOUNT_YEN)],

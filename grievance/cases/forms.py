@@ -19,7 +19,7 @@ from wtforms.widgets import CheckboxInput
 from grievance.cases import labels
 from grievance.cases.redflags import URGENCY_ORDER
 from grievance.cases.workflow import ClosureReason
-from grievance.formbase import BaseForm
+from grievance.formbase import BaseForm, options
 from grievance.i18n import lazy_gettext as _l
 from grievance.widgets import CheckboxList, SelectField
 
@@ -31,19 +31,15 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-def _choices(table: dict) -> list[tuple[str, object]]:
-    return list(table.items())
-
-
 class TriageForm(BaseForm):
     categories = MultiCheckboxField(_l("Categories"), choices=[], validate_choice=True)
     indicators = MultiCheckboxField(_l("ILO forced-labour indicators"), choices=[])
     urgency = SelectField(
-        _l("Urgency"), choices=[(u, labels.URGENCY_LABELS[u]) for u in URGENCY_ORDER]
+        _l("Urgency"), choices=options((u, labels.URGENCY_LABELS[u]) for u in URGENCY_ORDER)
     )
     urgency_reason = SelectField(
         _l("Reason for the urgency"),
-        choices=[("", "—"), *_choices(labels.URGENCY_REASON_LABELS)],
+        choices=options([("", "—"), *labels.URGENCY_REASON_LABELS.items()]),
         validators=[Optional()],
     )
     residence_status = SelectField(_l("Residence status"), choices=[], validators=[Optional()])
@@ -58,7 +54,9 @@ class TransitionForm(BaseForm):
     action = HiddenField(validators=[DataRequired()])
     closure_reason = SelectField(
         _l("Why close it"),
-        choices=[("", "—")] + [(r.value, labels.CLOSURE_LABELS[r.value]) for r in ClosureReason],
+        choices=options(
+            [("", "—")] + [(r.value, labels.CLOSURE_LABELS[r.value]) for r in ClosureReason]
+        ),
         validators=[Optional()],
     )
 
@@ -77,7 +75,7 @@ class NoteForm(BaseForm):
 
 
 class ClockForm(BaseForm):
-    kind = SelectField(_l("Deadline"), choices=_choices(labels.CLOCK_LABELS))
+    kind = SelectField(_l("Deadline"), choices=options(labels.CLOCK_LABELS.items()))
     event_day = DateField(
         _l("Date of the event (expiry date for a residence status)"), [DataRequired()]
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from wtforms.fields import SelectChoice
 
 from grievance import reference_cache
 from grievance.cases.models import (
@@ -20,8 +21,10 @@ from grievance.cases.models import (
     category_indicators,
 )
 from grievance.extensions import db
+from grievance.formbase import options
 
-Choices = tuple[tuple[str, str], ...]
+# Made once and kept with the reference lists: a page's field takes them as is.
+Choices = tuple[SelectChoice, ...]
 
 
 def indicator_choices() -> Choices:
@@ -31,7 +34,7 @@ def indicator_choices() -> Choices:
         rows = db.session.execute(
             select(IloIndicator.code, IloIndicator.name).order_by(IloIndicator.code)
         )
-        return tuple((code, f"{code} · {text}") for code, text in rows)
+        return tuple(options((code, f"{code} · {text}") for code, text in rows))
 
     return reference_cache.cached("indicator-choices", load)
 
@@ -66,7 +69,7 @@ def status_choices(japanese: bool) -> Choices:
     def load() -> Choices:
         name = ResidenceStatus.name_ja if japanese else ResidenceStatus.name_en
         rows = db.session.execute(select(ResidenceStatus.code, name).order_by(ResidenceStatus.code))
-        return (("", "—"), *((code, f"{code} · {text}") for code, text in rows))
+        return tuple(options([("", "—"), *((code, f"{code} · {text}") for code, text in rows)]))
 
     return reference_cache.cached(("status-choices", japanese), load)
 

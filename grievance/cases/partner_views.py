@@ -15,7 +15,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from grievance.cases import partners
 from grievance.cases.models import Category, Partner, ResidenceStatus
 from grievance.extensions import commit, db
-from grievance.formbase import BaseForm
+from grievance.formbase import BaseForm, options
 from grievance.i18n import gettext as _
 from grievance.i18n import lazy_gettext as _l
 from grievance.staff.auth import require_role
@@ -25,7 +25,7 @@ from grievance.staff.views import use_staff_language
 bp = Blueprint("partners", __name__, url_prefix="/admin/partners")
 bp.before_request(use_staff_language)
 
-PREF_CHOICES = [("", "—")] + [(f"{n:02d}", f"{n:02d}") for n in range(1, 48)]
+PREF_CHOICES = options([("", "—")] + [(f"{n:02d}", f"{n:02d}") for n in range(1, 48)])
 
 
 class CheckboxesField(SelectMultipleField):
@@ -36,12 +36,12 @@ class CheckboxesField(SelectMultipleField):
 class PartnerForm(BaseForm):
     code = StringField(_l("Code"), validators=[DataRequired(), Length(max=40)])
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=300)])
-    kind = SelectField(_l("Kind"), choices=list(partners.KIND_LABELS.items()))
+    kind = SelectField(_l("Kind"), choices=options(partners.KIND_LABELS.items()))
     sector = StringField(_l("Sector"), validators=[Length(max=32)])
     type_code = StringField(_l("Type code"), validators=[Length(max=32)])
     pref_code = SelectField(_l("Prefecture code"), choices=PREF_CHOICES, default="")
     prefecture = StringField(_l("Prefecture name"), validators=[Length(max=40)])
-    scope = SelectField(_l("Serves"), choices=list(partners.SCOPE_LABELS.items()))
+    scope = SelectField(_l("Serves"), choices=options(partners.SCOPE_LABELS.items()))
     languages = StringField(_l("Languages (codes separated by ;)"), validators=[Length(max=200)])
     categories = CheckboxesField(_l("Categories handled"), choices=[])
     eligibility = CheckboxesField(
@@ -58,14 +58,14 @@ class PartnerForm(BaseForm):
     notes = StringField(_l("Notes"), validators=[Length(max=300)])
 
     def fill_choices(self) -> None:
-        self.categories.choices = [
+        self.categories.choices = options(
             (c.code, f"{c.code} · {c.name}")
             for c in db.session.scalars(select(Category).order_by(Category.position))
-        ]
-        self.eligibility.choices = [
+        )
+        self.eligibility.choices = options(
             (s.code, f"{s.code} · {s.name_en}")
             for s in db.session.scalars(select(ResidenceStatus).order_by(ResidenceStatus.code))
-        ]
+        )
 
     def to_data(self) -> partners.PartnerData:
         return partners.PartnerData(

@@ -38,7 +38,7 @@ from grievance.cases.models import Case, Consent, Referral
 from grievance.cases.referral_models import ConsentRequest, Escalation
 from grievance.cases.services import normalise_code
 from grievance.extensions import commit, db
-from grievance.formbase import BaseForm
+from grievance.formbase import BaseForm, options
 from grievance.i18n import gettext as _
 from grievance.i18n import lazy_gettext as _l
 from grievance.staff.auth import require_role
@@ -74,13 +74,13 @@ CASE_STAFF = (Role.ADMIN, Role.CASEWORKER)
 
 
 class ConsentForm(BaseForm):
-    scope = SelectField(_l("Consent"), choices=[(s, s) for s in consent.SHARING_SCOPES])
+    scope = SelectField(_l("Consent"), choices=options((s, s) for s in consent.SHARING_SCOPES))
     partner_id = IntegerField(_l("Partner"), validators=[Optional()])
 
 
 class ReferForm(BaseForm):
     partner_id = IntegerField(_l("Partner"), validators=[DataRequired()])
-    fields = SelectMultipleField(_l("Share"), choices=[(f, f) for f in consent.FIELDS])
+    fields = SelectMultipleField(_l("Share"), choices=options((f, f) for f in consent.FIELDS))
     acknowledge_exposure = BooleanField(
         _l("The worker knows this body may pass information to immigration")
     )
@@ -95,7 +95,7 @@ class CheckInForm(BaseForm):
 
 
 class ResolveForm(BaseForm):
-    outcome = SelectField(_l("Outcome"), choices=list(resolution.OUTCOMES.items()))
+    outcome = SelectField(_l("Outcome"), choices=options(resolution.OUTCOMES.items()))
     amount_yen = IntegerField(
         _l("Amount recovered (yen)"),
         validators=[Optional(), NumberRange(min=1, max=resolution.MAX_AMOUNT_YEN)],
@@ -103,13 +103,13 @@ class ResolveForm(BaseForm):
     summary = TextAreaField(_l("Summary"), validators=[Length(max=resolution.MAX_SUMMARY)])
     by_dialogue = SelectField(
         _l("Resolved through dialogue?"),
-        choices=[("", _l("Not known")), ("yes", _l("Yes")), ("no", _l("No"))],
+        choices=options([("", _l("Not known")), ("yes", _l("Yes")), ("no", _l("No"))]),
     )
     gag_clause = BooleanField(_l("The settlement has a confidentiality (gag) clause"))
 
 
 class EscalationForm(BaseForm):
-    platform = SelectField(_l("Platform"), choices=list(escalation.PLATFORMS.items()))
+    platform = SelectField(_l("Platform"), choices=options(escalation.PLATFORMS.items()))
     company = StringField(
         _l("Member company"), validators=[DataRequired(), Length(max=escalation.MAX_TEXT)]
     )
@@ -117,7 +117,7 @@ class EscalationForm(BaseForm):
 
 
 class EscalationStatusForm(BaseForm):
-    status = SelectField(_l("New status"), choices=list(escalation.STATUS_LABELS.items()))
+    status = SelectField(_l("New status"), choices=options(escalation.STATUS_LABELS.items()))
     external_ref = StringField(_l("Platform's number"), validators=[Length(max=64)])
     note = TextAreaField(_l("Note"), validators=[Length(max=escalation.MAX_TEXT)])
 

@@ -71,6 +71,7 @@ from grievance.cases.workflow import (
 )
 from grievance.datakeys import utcnow
 from grievance.extensions import commit, db
+from grievance.formbase import options
 from grievance.i18n import gettext as _
 from grievance.staff.auth import require_role
 from grievance.staff.models import Role
@@ -172,9 +173,9 @@ def _triage_form(case: Case) -> TriageForm:
     # triage loads the categories and indicators it records.
     japanese = i18n.current_language().code == "ja"
     form = TriageForm(prefix="triage")
-    form.categories.choices = [
+    form.categories.choices = options(
         (code, f"{code} · {text}") for code, text in work_queue.category_codes()
-    ]
+    )
     form.indicators.choices = menus.indicator_choices()
     form.residence_status.choices = menus.status_choices(japanese)
     return form
@@ -199,9 +200,10 @@ def _fill_triage(
 
 def _assign_form() -> AssignForm:
     form = AssignForm(prefix="assign")
-    form.assignee.choices = [("", _("Nobody (back to the queue)"))] + [
-        (str(staff_id), label) for staff_id, label in work_queue.assignable_labels()
-    ]
+    form.assignee.choices = options(
+        [("", _("Nobody (back to the queue)"))]
+        + [(str(staff_id), label) for staff_id, label in work_queue.assignable_labels()]
+    )
     return form
 
 

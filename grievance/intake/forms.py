@@ -15,7 +15,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput
 
-from grievance.formbase import BaseForm
+from grievance.formbase import BaseForm, options
 from grievance.i18n import lazy_gettext as _l
 from grievance.intake import feedback_text, labels
 from grievance.widgets import CheckboxList, RadioField, SelectField
@@ -38,7 +38,7 @@ class MultiCheckboxField(SelectMultipleField):
 class SafetyForm(BaseForm):
     danger = RadioField(
         _l("Are you in danger right now?"),
-        choices=[("yes", _l("Yes, I am in danger now")), ("no", _l("No"))],
+        choices=options([("yes", _l("Yes, I am in danger now")), ("no", _l("No"))]),
         validators=[InputRequired(message=_l("Please answer this question."))],
     )
 
@@ -55,20 +55,24 @@ class ReportForm(BaseForm):
     )
     categories = MultiCheckboxField(
         _l("What kind of problem? (choose one or more)"),
-        choices=[(code, words) for code, (_, words) in labels.CATEGORY_LABELS.items()],
+        choices=options((code, words) for code, (_, words) in labels.CATEGORY_LABELS.items()),
     )
-    since = SelectField(_l("Since when?"), choices=labels.SINCE_CHOICES, validators=[Optional()])
+    since = SelectField(
+        _l("Since when?"), choices=options(labels.SINCE_CHOICES), validators=[Optional()]
+    )
     prefecture = SelectField(
         _l("Where do you work? (prefecture)"),
-        choices=[("", _l("I don't want to say")), *labels.PREFECTURES],
+        choices=options([("", _l("I don't want to say")), *labels.PREFECTURES]),
         validators=[Optional()],
     )
     industry = SelectField(
-        _l("What work do you do?"), choices=labels.INDUSTRY_CHOICES, validators=[Optional()]
+        _l("What work do you do?"),
+        choices=options(labels.INDUSTRY_CHOICES),
+        validators=[Optional()],
     )
     residence_status = SelectField(
         _l("Your visa (residence status)"),
-        choices=labels.RESIDENCE_CHOICES,
+        choices=options(labels.RESIDENCE_CHOICES),
         validators=[Optional()],
     )
     employer = StringField(
@@ -83,7 +87,7 @@ class ReportForm(BaseForm):
     )
     contact_method = RadioField(
         _l("How can we contact you safely?"),
-        choices=labels.CONTACT_CHOICES,
+        choices=options(labels.CONTACT_CHOICES),
         default="web",
         validators=[InputRequired(message=_l("Please choose one."))],
     )
@@ -98,11 +102,11 @@ class ReportForm(BaseForm):
     )
     safe_windows = MultiCheckboxField(
         _l("When is it safe to contact you? (leave empty for any time)"),
-        choices=labels.SAFE_WINDOW_CHOICES,
+        choices=options(labels.SAFE_WINDOW_CHOICES),
     )
     own_phone = RadioField(
         _l("Is this phone your own?"),
-        choices=labels.OWN_PHONE_CHOICES,
+        choices=options(labels.OWN_PHONE_CHOICES),
         validators=[Optional()],
     )
     attachments = MultipleFileField(
@@ -152,17 +156,17 @@ class SurveyForm(BaseForm):
 
     solved = RadioField(
         feedback_text.SURVEY_SOLVED,
-        choices=list(feedback_text.SURVEY_SOLVED_CHOICES),
+        choices=options(feedback_text.SURVEY_SOLVED_CHOICES),
         validators=[InputRequired(message=_l("Please answer this question."))],
     )
     felt_safe = RadioField(
         feedback_text.SURVEY_SAFE,
-        choices=list(feedback_text.YES_NO_CHOICES),
+        choices=options(feedback_text.YES_NO_CHOICES),
         validators=[InputRequired(message=_l("Please answer this question."))],
     )
     recommend = RadioField(
         feedback_text.SURVEY_RECOMMEND,
-        choices=list(feedback_text.YES_NO_CHOICES),
+        choices=options(feedback_text.YES_NO_CHOICES),
         validators=[InputRequired(message=_l("Please answer this question."))],
     )
     comment = TextAreaField(

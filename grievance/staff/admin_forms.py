@@ -15,7 +15,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from grievance.cases.settings import MAX_RETENTION_DAYS, MIN_RETENTION_DAYS
-from grievance.formbase import BaseForm
+from grievance.formbase import BaseForm, options
 from grievance.i18n import lazy_gettext as _l
 
 ROLE_CHOICES = [
@@ -34,7 +34,7 @@ class CheckboxesField(SelectMultipleField):
 
 class CreateStaffForm(BaseForm):
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=200)])
-    role = SelectField(_l("Role"), choices=ROLE_CHOICES, validators=[DataRequired()])
+    role = SelectField(_l("Role"), choices=options(ROLE_CHOICES), validators=[DataRequired()])
     partner = SelectField(_l("Partner (advisors only)"), choices=[], validate_choice=False)
     display_name = StringField(_l("Name shown to colleagues"), validators=[Length(max=80)])
 

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from grievance.cases import retention, settings
 from grievance.cases.models import CannedResponse, Category, Partner
 from grievance.extensions import commit, db, login_manager
+from grievance.formbase import options
 from grievance.i18n import LANGUAGES
 from grievance.i18n import gettext as _
 from grievance.staff import admin_services as admin
@@ -108,7 +109,7 @@ def _staff_page(form: CreateStaffForm, status: int = 200) -> Any:
 @require_role(Role.ADMIN)
 def staff() -> Any:
     form = CreateStaffForm()
-    form.partner.choices = _partner_choices()
+    form.partner.choices = options(_partner_choices())
     return _staff_page(form)
 
 
@@ -116,7 +117,7 @@ def staff() -> Any:
 @require_role(Role.ADMIN)
 def create_staff() -> Any:
     form = CreateStaffForm()
-    form.partner.choices = _partner_choices()
+    form.partner.choices = options(_partner_choices())
     if not form.validate_on_submit():
         return _staff_page(form, 400)
     try:
@@ -186,7 +187,7 @@ def on_call() -> Any:
         .order_by(StaffUser.email)
     ).all()
     form = OnCallForm()
-    form.on_call.choices = [(user.id, user.label) for user in users]
+    form.on_call.choices = options((user.id, user.label) for user in users)
     if form.validate_on_submit():
         try:
             changed = admin.set_on_call(_actor(), set(form.on_call.data or []))
@@ -246,7 +247,7 @@ def categories() -> Any:
 @require_role(Role.ADMIN)
 def languages() -> Any:
     form = LanguagesForm()
-    form.languages.choices = [(lang.code, f"{lang.endonym} ({lang.code})") for lang in LANGUAGES]
+    form.languages.choices = options(_language_choices())
     if form.validate_on_submit():
         try:
             admin.set_enabled_languages(_actor(), list(form.languages.data or []))
@@ -290,7 +291,7 @@ def canned() -> Any:
 
 def _canned_form(response: CannedResponse | None) -> Any:
     form = CannedResponseForm(obj=response)
-    form.language.choices = _language_choices()
+    form.language.choices = options(_language_choices())
     if response is None and request.method == "GET" and request.args.get("language"):
         form.language.data = request.args["language"]
     status = 200
