@@ -71,7 +71,7 @@ class KeyAtHand:
     For the requests that write their rows in one statement (a held report,
     an inbound message): they seal their rows' fields with it exactly as the
     models would, without building a mapped instance for each row only to
-    seal (an eighth of such a request's work).
+    seal (about 4 % of a webhook's instructions, 2 % of a report's).
     """
 
     id: str

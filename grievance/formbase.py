@@ -60,9 +60,9 @@ class _TokenWhenDrawn(CSRFTokenField):
     """The CSRF field, signing the session's token when the form is drawn.
 
     WTForms signs a fresh copy for every form built, drawn or not; a form
-    that is only checked (a report accepted, a webhook-like POST) then signs
-    one for nothing: a fifth of building the report form. The check of the
-    token sent is Flask-WTF's, unchanged.
+    that is only checked (an accepted report, a button whose POST
+    redirects) then signs one for nothing: nearly a fifth of building the
+    report form. The check of the token sent is Flask-WTF's, unchanged.
     """
 
     def process(self, *args: Any, **kwargs: Any) -> None:
