@@ -93,19 +93,9 @@ class KeyAtHand:
         clear = crypto.unwrap_data_key(crypto.current_ring(), as_stored)
         return cls(id=dek_id, kek_id=kek_id, wrapped=wrapped, clear=clear)
 
-    @overload
-    def seal(self, model: type, field: str, uid: str, value: str | bytes) -> bytes: ...
-    @overload
-    def seal(self, model: type, field: str, uid: str, value: None) -> None: ...
-    @overload
-    def seal(
-        self, model: type, field: str, uid: str, value: str | bytes | None
-    ) -> bytes | None: ...
-    def seal(self, model: type, field: str, uid: str, value: str | bytes | None) -> bytes | None:
+    def seal(self, model: type, field: str, uid: str, value: str | bytes) -> bytes:
         """What `model`'s encrypted `field` holds for `value` in the row
-        `uid` under this key (None for None)."""
-        if value is None:
-            return None
+        `uid` under this key."""
         encrypted: crypto.EncryptedField = getattr(model, field)
         return encrypted.seal_value(model.__tablename__, uid, self.id, self.clear, value)
 

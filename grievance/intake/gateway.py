@@ -149,7 +149,7 @@ def _sealed_message(key: KeyAtHand, uid: str, message: Inbound) -> tuple[bytes, 
     """The stored message's words and its photos' addresses, sealed."""
     media = json.dumps(list(message.media_urls)) if message.media_urls else None
     body = key.seal(InboundMessage, "body", uid, message.body[:MAX_BODY])
-    return body, key.seal(InboundMessage, "media", uid, media)
+    return body, key.seal(InboundMessage, "media", uid, media) if media is not None else None
 
 
 def _store_first(message: Inbound, e164: str, index: str, now: datetime) -> int:
