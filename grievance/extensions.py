@@ -6,7 +6,9 @@ application, so it can sit at the bottom of the import graph.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from flask_babel import Babel
@@ -51,6 +53,11 @@ def row_lock(model: Any) -> dict[str, object] | None:
 
 
 _AFTER_COMMIT = "grievance.after_commit"
+# Set while a unit of work runs on a connection of its own, outside the
+# session (grievance.short_writes): its callbacks wait for its commit.
+_OWN_UNIT: ContextVar[list[Callable[[], Any]] | None] = ContextVar(
+    "grievance_own_unit", default=None
+)
 
 
 def column_rows(
@@ -88,6 +95,10 @@ def after_commit(callback: Callable[[], Any]) -> None:
     Used for work that must never run for a transaction that rolled back,
     such as enqueueing the delivery of an outbox row.
     """
+    own = _OWN_UNIT.get()
+    if own is not None:
+        own.append(callback)
+        return
     db.session.info.setdefault(_AFTER_COMMIT, []).append(callback)
 
 
@@ -97,11 +108,28 @@ def commit() -> None:
     Views, webhooks, jobs and CLI commands call this; services only flush.
     A failing callback raises after the data is safely committed (the
     outbox sweeper will retry what it was about to do).
+
+    A request that never used its session has nothing to commit: no
+    session is built for it.
     """
+    if not db.session.registry.has():
+        return
     db.session.commit()
     callbacks = db.session.info.pop(_AFTER_COMMIT, [])
     for callback in callbacks:
         callback()
+
+
+@contextmanager
+def own_commit_callbacks() -> Iterator[list[Callable[[], Any]]]:
+    """Inside the block, `after_commit` keeps its callbacks in the list
+    given, for a unit of work that commits on a connection of its own."""
+    waiting: list[Callable[[], Any]] = []
+    token = _OWN_UNIT.set(waiting)
+    try:
+        yield waiting
+    finally:
+        _OWN_UNIT.reset(token)
 
 
 @event.listens_for(Session, "after_rollback")

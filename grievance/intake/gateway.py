@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Executable, bindparam, insert, select, text, update
+from sqlalchemy import Connection, Executable, bindparam, insert, select, text, update
 
 from grievance import crypto
 from grievance.cases import audit, messaging
@@ -37,7 +37,7 @@ from grievance.cases import services as case_services
 from grievance.cases.contact import ContactWishes
 from grievance.cases.models import Case, Consent, ConsentScope
 from grievance.datakeys import DataKey, KeyAtHand, utcnow
-from grievance.extensions import bound, column_rows, commit, db, row_lock
+from grievance.extensions import bound, commit, db, row_lock
 from grievance.intake import conversation as dialog
 from grievance.intake import sms_text, zawgyi
 from grievance.intake.models import WAITING_SQL, Conversation, InboundMessage
@@ -152,7 +152,9 @@ def _sealed_message(key: KeyAtHand, uid: str, message: Inbound) -> tuple[bytes, 
     return body, key.seal(InboundMessage, "media", uid, media) if media is not None else None
 
 
-def _store_first(message: Inbound, e164: str, index: str, now: datetime) -> int:
+def _store_first(
+    connection: Connection, message: Inbound, e164: str, index: str, now: datetime
+) -> int:
     """Store a first message from a number with its new conversation; the
     message's id. (The same number's first message twice at once: the
     unique (channel, sender_index) raises IntegrityError, as at a flush.)"""
@@ -183,8 +185,6 @@ def _store_first(message: Inbound, e164: str, index: str, now: datetime) -> int:
         "message_body_ct": body,
         "message_media_ct": media,
     }
-    db.session.flush()
-    connection = db.session.connection()
     statements = _first_message_statements(connection.dialect.name)
     if len(statements) == 1:
         return connection.execute(statements[0], values).scalar_one()
@@ -194,9 +194,9 @@ def _store_first(message: Inbound, e164: str, index: str, now: datetime) -> int:
     return connection.execute(message_insert, values).scalar_one()
 
 
-def store_inbound(message: Inbound, *, look_first: bool = True) -> int:
-    """Store one inbound message; returns its id (the earlier copy's for a
-    message stored already).
+def store_inbound(message: Inbound, connection: Connection, *, look_first: bool = True) -> int:
+    """Store one inbound message on `connection` (a `short_writes.unit`'s);
+    returns its id (the earlier copy's for a message stored already).
 
     A duplicate (a redelivery, or the same message twice at once) raises
     IntegrityError at flush; the caller rolls back and calls again, and then
@@ -205,9 +205,9 @@ def store_inbound(message: Inbound, *, look_first: bool = True) -> int:
     the rest, so the webhook's first try saves that query.
     """
     if look_first:
-        existing = db.session.scalar(
+        existing = connection.execute(
             select(InboundMessage.id).where(InboundMessage.provider_id == message.provider_id)
-        )
+        ).scalar()
         if existing is not None:
             return existing
     try:
@@ -216,9 +216,9 @@ def store_inbound(message: Inbound, *, look_first: bool = True) -> int:
         raise InvalidSender from None
     index = crypto.blind_index(crypto.current_ring(), e164, "phone")
     look_up, message_insert = _next_message_statements()
-    found = column_rows(look_up, {"channel": message.channel, "sender_index": index})
+    found = connection.execute(look_up, {"channel": message.channel, "sender_index": index}).all()
     if not found:
-        return _store_first(message, e164, index, utcnow())
+        return _store_first(connection, message, e164, index, utcnow())
     conversation_id, key_id, kek_id, wrapped = found[0]
     # Under the conversation's key, as the ORM reads them.
     key = KeyAtHand.stored(key_id, kek_id, wrapped)
@@ -236,7 +236,7 @@ def store_inbound(message: Inbound, *, look_first: bool = True) -> int:
         "media_ct": media,
         "conversation_id": conversation_id,
     }
-    stored: int = db.session.connection().execute(message_insert, values).scalar_one()
+    stored: int = connection.execute(message_insert, values).scalar_one()
     return stored
 
 

@@ -125,8 +125,9 @@ def _store(connection: Connection, values: dict[str, Any]) -> int | None:
     return connection.execute(row, values).scalar_one()
 
 
-def hold(report: web.WebReport) -> case_services.Receipt:
-    """Seal the report for the job that opens its case; the receipt."""
+def hold(report: web.WebReport, connection: Connection) -> case_services.Receipt:
+    """Seal the report for the job that opens its case, on `connection`
+    (a `short_writes.unit`'s); the receipt."""
     secret = crypto.random_code(case_services.SECRET_LENGTH)
     key = KeyAtHand.new()
     uid = crypto.new_uid()
@@ -140,8 +141,6 @@ def hold(report: web.WebReport) -> case_services.Receipt:
         "report_ct": key.seal(HeldReport, "report", uid, _to_json(report)),
         "uid": uid,
     }
-    db.session.flush()
-    connection = db.session.connection()
     while True:
         # (A case opened by SMS checks only the cases: a clash with a report
         # held for a moment has a chance of one in 32**8, about 1e-12.)

@@ -13,7 +13,7 @@ from flask import Blueprint, abort, g, redirect, render_template, request, sessi
 from flask_babel import format_datetime
 from sqlalchemy import select, text
 
-from grievance import crypto, i18n, pg_statements, ratelimit
+from grievance import crypto, i18n, ratelimit, short_writes
 from grievance.cases import consent, resolution
 from grievance.cases.models import VIEW_EVENTS_SQL, CaseEvent, Message
 from grievance.extensions import commit, db
@@ -208,13 +208,14 @@ def report() -> Any:
     if report.in_danger:
         # Opened now: paging the on-call caseworkers waits for no queue.
         receipt = web.submit_report(report)[1]
+        commit()
     else:
         # Sealed and answered; a job opens the case (grievance.intake.held).
-        # One statement, committed right after: on PostgreSQL it goes as
-        # its own transaction, without BEGIN and COMMIT.
-        with pg_statements.alone():
-            receipt = held.hold(report)
-    commit()
+        # Without kept files the request has not used its ORM session: the
+        # report's statements then go on a connection of their own, and on
+        # PostgreSQL as one statement that is its own transaction.
+        with short_writes.unit() as connection:
+            receipt = held.hold(report, connection)
     # A new CSRF token: reloading the receipt page cannot file the report twice.
     session.pop("csrf_token", None)
     return render_template(

@@ -29,7 +29,7 @@ import logging
 from flask import Blueprint, Flask, Response, abort, request
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from grievance import pg_statements
+from grievance import short_writes
 from grievance.extensions import commit, csrf, db
 from grievance.intake import gateway, sms_text
 from grievance.intake import media as inbound_media
@@ -77,19 +77,18 @@ def parse_inbound() -> gateway.Inbound | None:
 
 def _store(inbound: gateway.Inbound) -> int:
     try:
-        # One statement, committed right after: on PostgreSQL it goes as
-        # its own transaction, without BEGIN and COMMIT.
-        with pg_statements.alone():
-            stored_id = gateway.store_inbound(inbound, look_first=False)
-        commit()
+        # The look-up and one statement, committed right after: on a
+        # connection of their own (the request has not used its session),
+        # and on PostgreSQL the statement as its own transaction.
+        with short_writes.unit() as connection:
+            return gateway.store_inbound(inbound, connection, look_first=False)
     except IntegrityError:
         # The same MessageSid came again (a redelivery, or twice at once),
         # or a first message from the same number arrived twice at once:
         # the row is there; use it.
         db.session.rollback()
-        stored_id = gateway.store_inbound(inbound)
-        commit()
-    return stored_id
+        with short_writes.unit() as connection:
+            return gateway.store_inbound(inbound, connection)
 
 
 @bp.post("/webhooks/twilio/messages")
