@@ -47,7 +47,6 @@ from typing import Any
 
 import psycopg
 from psycopg.pq import TransactionStatus
-from sqlalchemy import Connection
 
 _UNDONE_BY_ROLLBACK = ("PG_NOTIFY", "SET_CONFIG")
 # A row lock lasts until the end of its transaction: such a read needs one.
@@ -174,22 +173,22 @@ def alone_possible() -> bool:
 
 
 @contextmanager
-def alone(connection: Connection | None = None) -> Iterator[None]:
+def alone(dbapi_connection: Any = None) -> Iterator[None]:
     """Each data change in the block that finds no transaction open runs as
     its own transaction (see the module's note). For a caller whose unit of
     work is that one statement, and who commits right after: nothing else
     it wrote could be committed with it. Elsewhere than on PostgreSQL, and
     for reads, nothing changes.
 
-    On the session's connection unless `connection` is given."""
-    if connection is None:
+    On the session's connection unless a driver connection is given."""
+    raw = dbapi_connection
+    if raw is None:
         from grievance.extensions import db
 
         # What the session holds goes first, the usual way: it opens the
         # transaction that the block's statements then join.
         db.session.flush()
-        connection = db.session.connection()
-    raw = connection.connection.dbapi_connection
+        raw = db.session.connection().connection.dbapi_connection
     if not isinstance(raw, KeepingConnection):
         yield
         return

@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Connection, Executable, bindparam, insert, select, text, update
+from sqlalchemy import Executable, bindparam, insert, select, text, update
 
 from grievance import crypto
 from grievance.cases import audit, messaging
@@ -43,6 +43,7 @@ from grievance.intake import sms_text, zawgyi
 from grievance.intake.models import WAITING_SQL, Conversation, InboundMessage
 from grievance.notify import outbox
 from grievance.notify.jobs import run_woken
+from grievance.short_writes import Unit
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +109,12 @@ def _next_message_statements() -> tuple[Executable, Executable]:
     return look_up, insert(messages).values(row).returning(messages.c.id)
 
 
+# A redelivered message: the id it was stored under.
+_STORED_ALREADY = select(InboundMessage.id).where(
+    InboundMessage.provider_id == bindparam("provider_id")
+)
+
+
 @functools.cache
 def _first_message_statements(dialect: str) -> tuple[Executable, ...]:
     """A first message from a number: the data key, the conversation under
@@ -152,9 +159,7 @@ def _sealed_message(key: KeyAtHand, uid: str, message: Inbound) -> tuple[bytes, 
     return body, key.seal(InboundMessage, "media", uid, media) if media is not None else None
 
 
-def _store_first(
-    connection: Connection, message: Inbound, e164: str, index: str, now: datetime
-) -> int:
+def _store_first(unit: Unit, message: Inbound, e164: str, index: str, now: datetime) -> int:
     """Store a first message from a number with its new conversation; the
     message's id. (The same number's first message twice at once: the
     unique (channel, sender_index) raises IntegrityError, as at a flush.)"""
@@ -185,17 +190,17 @@ def _store_first(
         "message_body_ct": body,
         "message_media_ct": media,
     }
-    statements = _first_message_statements(connection.dialect.name)
+    statements = _first_message_statements(unit.dialect_name)
     if len(statements) == 1:
-        return connection.execute(statements[0], values).scalar_one()
+        return int(unit.scalar(statements[0], values))
     key_insert, conversation_insert, message_insert = statements
-    connection.execute(key_insert, values)
-    values["conversation_id"] = connection.execute(conversation_insert, values).scalar_one()
-    return connection.execute(message_insert, values).scalar_one()
+    unit.execute(key_insert, values)
+    values["conversation_id"] = unit.scalar(conversation_insert, values)
+    return int(unit.scalar(message_insert, values))
 
 
-def store_inbound(message: Inbound, connection: Connection, *, look_first: bool = True) -> int:
-    """Store one inbound message on `connection` (a `short_writes.unit`'s);
+def store_inbound(message: Inbound, unit: Unit, *, look_first: bool = True) -> int:
+    """Store one inbound message in `unit` (a `short_writes.unit`);
     returns its id (the earlier copy's for a message stored already).
 
     A duplicate (a redelivery, or the same message twice at once) raises
@@ -205,9 +210,7 @@ def store_inbound(message: Inbound, connection: Connection, *, look_first: bool 
     the rest, so the webhook's first try saves that query.
     """
     if look_first:
-        existing = connection.execute(
-            select(InboundMessage.id).where(InboundMessage.provider_id == message.provider_id)
-        ).scalar()
+        existing = unit.scalar(_STORED_ALREADY, {"provider_id": message.provider_id})
         if existing is not None:
             return existing
     try:
@@ -216,9 +219,9 @@ def store_inbound(message: Inbound, connection: Connection, *, look_first: bool 
         raise InvalidSender from None
     index = crypto.blind_index(crypto.current_ring(), e164, "phone")
     look_up, message_insert = _next_message_statements()
-    found = connection.execute(look_up, {"channel": message.channel, "sender_index": index}).all()
+    found = unit.rows(look_up, {"channel": message.channel, "sender_index": index})
     if not found:
-        return _store_first(connection, message, e164, index, utcnow())
+        return _store_first(unit, message, e164, index, utcnow())
     conversation_id, key_id, kek_id, wrapped = found[0]
     # Under the conversation's key, as the ORM reads them.
     key = KeyAtHand.stored(key_id, kek_id, wrapped)
@@ -236,8 +239,7 @@ def store_inbound(message: Inbound, connection: Connection, *, look_first: bool 
         "media_ct": media,
         "conversation_id": conversation_id,
     }
-    stored: int = connection.execute(message_insert, values).scalar_one()
-    return stored
+    return int(unit.scalar(message_insert, values))
 
 
 def _load_state(conversation: Conversation) -> dialog.State:

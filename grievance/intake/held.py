@@ -32,7 +32,7 @@ from functools import partial
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import Connection, Executable, and_, exists, insert, select
+from sqlalchemy import Executable, and_, exists, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from grievance import crypto
@@ -45,6 +45,7 @@ from grievance.intake.models import HeldReport
 from grievance.intake.uploads import CleanFile
 from grievance.notify import dispatch
 from grievance.notify.jobs import each_in_its_own_transaction, run_woken
+from grievance.short_writes import Unit
 
 # Held this long, its job is taken as lost: the periodic round opens it.
 LEFT_OVER_AFTER = timedelta(minutes=1)
@@ -114,20 +115,21 @@ def _hold_statements(dialect: str) -> tuple[Executable, ...]:
     return key, written.returning(rows.c.id)
 
 
-def _store(connection: Connection, values: dict[str, Any]) -> int | None:
+def _store(unit: Unit, values: dict[str, Any]) -> int | None:
     """The held row's id; None if the reference was taken (nothing written)."""
-    statements = _hold_statements(connection.dialect.name)
+    statements = _hold_statements(unit.dialect_name)
     if len(statements) == 1:
-        return connection.execute(statements[0], values).scalar()
+        held_id: int | None = unit.scalar(statements[0], values)
+        return held_id
     key, row = statements
-    if connection.execute(key, values).rowcount == 0:
+    if unit.rowcount(key, values) == 0:
         return None
-    return connection.execute(row, values).scalar_one()
+    return int(unit.scalar(row, values))
 
 
-def hold(report: web.WebReport, connection: Connection) -> case_services.Receipt:
-    """Seal the report for the job that opens its case, on `connection`
-    (a `short_writes.unit`'s); the receipt."""
+def hold(report: web.WebReport, unit: Unit) -> case_services.Receipt:
+    """Seal the report for the job that opens its case, in `unit`; the
+    receipt."""
     secret = crypto.random_code(case_services.SECRET_LENGTH)
     key = KeyAtHand.new()
     uid = crypto.new_uid()
@@ -145,7 +147,7 @@ def hold(report: web.WebReport, connection: Connection) -> case_services.Receipt
         # (A case opened by SMS checks only the cases: a clash with a report
         # held for a moment has a chance of one in 32**8, about 1e-12.)
         values["reference"] = crypto.random_code(case_services.REFERENCE_LENGTH)
-        if _store(connection, values) is not None:
+        if _store(unit, values) is not None:
             break
     after_commit(partial(dispatch.wake, JOB))
     return case_services.Receipt(

@@ -212,10 +212,11 @@ def report() -> Any:
     else:
         # Sealed and answered; a job opens the case (grievance.intake.held).
         # Without kept files the request has not used its ORM session: the
-        # report's statements then go on a connection of their own, and on
-        # PostgreSQL as one statement that is its own transaction.
-        with short_writes.unit() as connection:
-            receipt = held.hold(report, connection)
+        # report's statements then go on a pooled connection of their own
+        # (grievance.short_writes), and on PostgreSQL as one statement that
+        # is its own transaction.
+        with short_writes.unit() as unit:
+            receipt = held.hold(report, unit)
     # A new CSRF token: reloading the receipt page cannot file the report twice.
     session.pop("csrf_token", None)
     return render_template(

@@ -77,18 +77,18 @@ def parse_inbound() -> gateway.Inbound | None:
 
 def _store(inbound: gateway.Inbound) -> int:
     try:
-        # The look-up and one statement, committed right after: on a
-        # connection of their own (the request has not used its session),
-        # and on PostgreSQL the statement as its own transaction.
-        with short_writes.unit() as connection:
-            return gateway.store_inbound(inbound, connection, look_first=False)
+        # The look-up and one statement, committed right after: on a pooled
+        # connection of their own (grievance.short_writes), and on
+        # PostgreSQL the statement as its own transaction.
+        with short_writes.unit() as unit:
+            return gateway.store_inbound(inbound, unit, look_first=False)
     except IntegrityError:
         # The same MessageSid came again (a redelivery, or twice at once),
         # or a first message from the same number arrived twice at once:
         # the row is there; use it.
         db.session.rollback()
-        with short_writes.unit() as connection:
-            return gateway.store_inbound(inbound, connection)
+        with short_writes.unit() as unit:
+            return gateway.store_inbound(inbound, unit)
 
 
 @bp.post("/webhooks/twilio/messages")

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from redis import Redis
+
+from grievance import pg_statements
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
@@ -37,3 +40,23 @@ def redis_conn() -> Iterator[Redis]:
     yield conn
     conn.flushdb()
     conn.close()
+
+
+@contextmanager
+def driver_statements() -> Iterator[list[str]]:
+    """The statements PostgreSQL is sent while the block runs, as the driver
+    sends them: through SQLAlchemy's execution or a short unit of work
+    (grievance.short_writes) alike. The pool's pings are left out."""
+    sent: list[str] = []
+    original = pg_statements._TrackingCursor.execute
+
+    def execute(self: Any, query: Any, params: Any = None, **kwargs: Any) -> Any:
+        if isinstance(query, str) and query.strip() != ";":
+            sent.append(query)
+        return original(self, query, params, **kwargs)
+
+    pg_statements._TrackingCursor.execute = execute  # type: ignore[method-assign]
+    try:
+        yield sent
+    finally:
+        pg_statements._TrackingCursor.execute = original  # type: ignore[method-assign]

@@ -36,11 +36,11 @@ from rq import Queue, SimpleWorker
 from rq.job import Job
 from rq.registry import ScheduledJobRegistry, StartedJobRegistry
 from rq.serializers import JSONSerializer
-from sqlalchemy import event, func, select, update
+from sqlalchemy import func, select, update
 from twilio.request_validator import RequestValidator
 
 from config import TestingConfig
-from grievance import crypto
+from grievance import crypto, pg_statements
 from grievance.cases import services as case_services
 from grievance.cases.models import Case, CaseEvent, Message
 from grievance.extensions import db
@@ -335,7 +335,8 @@ def test_a_worker_killed_mid_job_loses_nothing_and_sends_once(
 def connection_dropped_at(moment: str) -> Iterator[list[int]]:
     """Terminate this app's PostgreSQL backend from another connection at
     `moment`: just before a statement starting with it is sent, or just
-    before the first COMMIT. Yields the ids of the backends terminated."""
+    before the driver's first commit. Yields the ids of the backends
+    terminated."""
     killed: list[int] = []
 
     def drop(dbapi_connection: Any) -> None:
@@ -347,27 +348,34 @@ def connection_dropped_at(moment: str) -> Iterator[list[int]]:
         assert row is not None and row[0], "the backend was not terminated"
         killed.append(pid)
 
-    engine = db.engine
+    # At the driver: SQLAlchemy's execution and a short unit of work
+    # (grievance.short_writes) both send through these.
+    target: type
     name: str
-    listener: Callable[..., None]
+    replacement: Callable[..., Any]
     if moment == "COMMIT":
-        name = "commit"
+        target, name = pg_statements.KeepingConnection, "commit"
+        original_commit = target.commit
 
-        def listener(conn: Any) -> None:
-            drop(conn.connection.dbapi_connection)
+        def replacement(self: Any) -> None:
+            drop(self)
+            original_commit(self)
 
     else:
-        name = "before_cursor_execute"
+        target, name = pg_statements._TrackingCursor, "execute"
+        original_execute = target.execute
 
-        def listener(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-            if statement.lstrip().startswith(moment):
-                drop(cursor.connection)
+        def replacement(self: Any, query: Any, params: Any = None, **kwargs: Any) -> Any:
+            if isinstance(query, str) and query.lstrip().startswith(moment):
+                drop(self.connection)
+            return original_execute(self, query, params, **kwargs)
 
-    event.listen(engine, name, listener)
+    original = target.__dict__[name]
+    setattr(target, name, replacement)
     try:
         yield killed
     finally:
-        event.remove(engine, name, listener)
+        setattr(target, name, original)
 
 
 class SignedRequest:

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from redis import Redis
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
 from config import TestingConfig
@@ -39,7 +39,7 @@ from grievance.notify.jobs import requeue_stale
 from grievance.notify.models import OutboundMessage, OutboxStatus
 from tests.conftest import make_case
 from tests.fake_twilio import FakeTwilio
-from tests.integration.conftest import PG_URL, REDIS_URL
+from tests.integration.conftest import PG_URL, REDIS_URL, driver_statements
 
 ROOT = Path(__file__).resolve().parents[2]
 SID = "AC" + "2" * 32
@@ -329,21 +329,11 @@ def test_photos_for_an_open_case_are_fetched_by_a_real_rq_worker(
 def test_a_first_message_is_stored_with_its_conversation_in_one_statement(
     app: Flask, redis_conn: Redis
 ) -> None:
-    statements: list[str] = []
-
-    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    with app.app_context():
-        engine = db.engine
     phone = Phone(app, "+819061239999", "whatsapp")
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
+    with driver_statements() as statements:
         phone.send("CANARY first words")
         first, statements[:] = list(statements), []
         phone.send("CANARY second words")
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
     # The look-up, then the key, the conversation and the message at once;
     # the next message finds the conversation and adds itself.
     assert len(first) == 2 and first[1].startswith("WITH stored_key AS")

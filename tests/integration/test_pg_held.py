@@ -3,10 +3,8 @@ job side by side that take different reports."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Flask
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from grievance.cases.models import Case
 from grievance.datakeys import DataKey
@@ -14,7 +12,7 @@ from grievance.extensions import db
 from grievance.intake import held
 from grievance.intake.models import HeldReport
 from grievance.notify import dispatch
-from tests.integration.conftest import REDIS_URL
+from tests.integration.conftest import REDIS_URL, driver_statements
 from tests.test_intake_web import receipt_codes, submit
 
 
@@ -24,18 +22,8 @@ def _count(model: type) -> int:
 
 def test_the_form_holds_a_report_in_one_statement(app: Flask) -> None:
     app.extensions["grievance.runner"] = dispatch.RQRunner(REDIS_URL, 3600)
-    statements: list[str] = []
-
-    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
+    with driver_statements() as statements:
         response = submit(app.test_client(), narrative="CANARY-one statement")
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
     assert response.status_code == 200
     reference, _secret = receipt_codes(response.data)
     # The reference check, the key and the row: one round trip.
