@@ -14,10 +14,7 @@ a report 5.03M -> 4.80M, a first message from a number 2.86M -> 2.43M and
 a message from a known one 2.36M -> 2.12M.
 
 `unit()` takes a connection from the engine's pool instead, and `Unit` runs
-each statement as SQLAlchemy compiled it for the database, once, with the
-values converted by the columns' own types as SQLAlchemy would (a sealed
-column refuses clear text, SQLite's dates keep their form); a driver's error
-is raised as SQLAlchemy's (`IntegrityError` for a duplicate). The unit
+each statement on the driver's connection (`grievance.driver`). The unit
 commits when the block ends, then runs what waited for that commit
 (`after_commit` callbacks registered inside the block); it rolls back if
 the block raises.
@@ -32,58 +29,14 @@ durable when it answers.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Dialect, Executable, exc
-from sqlalchemy.sql.compiler import Compiled
+from sqlalchemy import Dialect, Executable
 
-from grievance import pg_statements
+from grievance import driver, pg_statements
 from grievance.extensions import commit, db, own_commit_callbacks
-
-
-@dataclass(frozen=True)
-class _Compiled:
-    statement: Executable  # kept: its id is the cache's key
-    compiled: Compiled
-    processors: dict[str, Callable[[Any], Any]]
-
-
-# Statements are built once (module level or functools.cache), so this
-# holds a handful; the bound is only a guard against a caller that builds
-# one for each call.
-_COMPILED: dict[tuple[int, str], _Compiled] = {}
-_MOST = 256
-
-
-def _compiled(statement: Executable, dialect: Dialect) -> _Compiled:
-    key = (id(statement), dialect.name)
-    found = _COMPILED.get(key)
-    if found is not None:
-        return found
-    compiled = statement.compile(dialect=dialect)
-    processors = {}
-    for name, bind in compiled.binds.items():
-        # The type as the dialect implements it: its conversion is the one
-        # SQLAlchemy's own execution applies.
-        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
-        if process is not None:
-            processors[name] = process
-    if len(_COMPILED) >= _MOST:
-        _COMPILED.clear()
-    found = _COMPILED[key] = _Compiled(statement, compiled, processors)
-    return found
-
-
-def _as_sqlalchemy_raises(dialect: Dialect, statement: str, error: Exception) -> Exception:
-    """A driver's error as SQLAlchemy's own execution raises it
-    (IntegrityError, OperationalError...), without the values (sealed data)."""
-    dbapi_error = dialect.loaded_dbapi.Error
-    return exc.DBAPIError.instance(  # type: ignore[return-value]
-        statement, None, error, dbapi_error, hide_parameters=True, dialect=dialect
-    )
 
 
 class Unit:
@@ -102,20 +55,7 @@ class Unit:
 
     def execute(self, statement: Executable, values: Mapping[str, Any]) -> Any:
         """The driver's cursor, after running `statement`."""
-        found = _compiled(statement, self._dialect)
-        compiled = found.compiled
-        params = compiled.construct_params(values)
-        for name, process in found.processors.items():
-            if name in params:
-                params[name] = process(params[name])
-        order = compiled.positiontup
-        bound: Any = [params[name] for name in order] if order is not None else params
-        cursor = self._connection.cursor()
-        try:
-            cursor.execute(compiled.string, bound)
-        except self._dialect.loaded_dbapi.Error as error:
-            raise _as_sqlalchemy_raises(self._dialect, compiled.string, error) from error
-        return cursor
+        return driver.run(self._connection, self._dialect, statement, values)
 
     def scalar(self, statement: Executable, values: Mapping[str, Any]) -> Any:
         """The first column of the first row; None without a row."""
@@ -148,7 +88,7 @@ def unit() -> Iterator[Unit]:
             try:
                 pooled.commit()
             except dialect.loaded_dbapi.Error as error:
-                raise _as_sqlalchemy_raises(dialect, "COMMIT", error) from error
+                raise driver.as_sqlalchemy_error(dialect, "COMMIT", error) from error
     except BaseException:
         try:
             pooled.rollback()

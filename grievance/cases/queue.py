@@ -42,12 +42,12 @@ from sqlalchemy import (
     union_all,
 )
 
-from grievance import reference_cache
+from grievance import driver, reference_cache
 from grievance.cases.models import Case, CaseStatus, Category, Channel, case_categories
 from grievance.cases.redflags import URGENCY_ORDER
 from grievance.cases.workspace_models import AFTER_CLOSING_SQL, OPEN_SQL
 from grievance.datakeys import as_utc, utcnow
-from grievance.extensions import column_rows, db
+from grievance.extensions import db
 from grievance.i18n import BY_CODE
 from grievance.staff.models import Role, StaffUser
 
@@ -316,7 +316,7 @@ def written_after_closing(limit: int = AFTER_CLOSING_LIMIT) -> list[AfterClosing
     boss retaliated after the settlement, say) would wait unseen. Opening
     the case marks it read; the caseworker reopens it if it calls for more.
     """
-    rows = list(column_rows(after_closing_statement(limit)))
+    rows = driver.session_rows(after_closing_statement(limit))
     rows.sort(key=lambda row: (as_utc(row[5]) if row[5] else _LONG_AGO, row[6]), reverse=True)
     return [AfterClosing(*row[:6]) for row in rows[:limit]]
 
@@ -344,7 +344,7 @@ def queue_page(
     for urgency in urgencies:
         seek = after is not None and urgency == after.urgency
         statement = _page_statement(filters, urgency, wanted - len(found), seek)
-        found.extend(column_rows(statement, params))
+        found.extend(driver.session_rows(statement, params))
         if len(found) >= wanted:
             break
     more = len(found) > limit
