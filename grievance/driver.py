@@ -104,7 +104,12 @@ def run(
 ) -> Any:
     """The driver's cursor, after running `statement` with `values` (bound
     by name: `bindparam`, `extensions.bound`)."""
-    found = _compiled(statement, dialect)
+    return _execute(_compiled(statement, dialect), dbapi_connection, dialect, values)
+
+
+def _execute(
+    found: _Compiled, dbapi_connection: Any, dialect: Dialect, values: Mapping[str, Any]
+) -> Any:
     params = {**found.fixed, **values}
     for name, process in found.processors.items():
         if name in params:
@@ -136,16 +141,16 @@ def session_rows(statement: Executable, values: Mapping[str, Any] | None = None)
     db.session.flush()
     connection = db.session.connection()
     dialect = connection.dialect
-    cursor = run(connection.connection.dbapi_connection, dialect, statement, values or {})
+    found = _compiled(statement, dialect)
+    cursor = _execute(found, connection.connection.dbapi_connection, dialect, values or {})
     rows = cursor.fetchall()
-    processors = _result_processors(_compiled(statement, dialect), dialect)
+    processors = _result_processors(found, dialect)
     if not any(processors):
         return [tuple(row) for row in rows]
-    pairs = [(i, p) for i, p in enumerate(processors) if p is not None]
-    converted = []
-    for row in rows:
-        values_out = list(row)
-        for i, process in pairs:
-            values_out[i] = process(values_out[i])
-        converted.append(tuple(values_out))
-    return converted
+    return [
+        tuple(
+            value if process is None else process(value)
+            for value, process in zip(row, processors, strict=True)
+        )
+        for row in rows
+    ]

@@ -204,8 +204,8 @@ def store_inbound(message: Inbound, unit: Unit, *, look_first: bool = True) -> i
     returns its id (the earlier copy's for a message stored already).
 
     A duplicate (a redelivery, or the same message twice at once) raises
-    IntegrityError at flush; the caller rolls back and calls again, and then
-    finds the first one. `look_first=False` skips looking for it before
+    IntegrityError as its INSERT runs; the caller calls again in a new unit
+    and then finds the first one. `look_first=False` skips looking for it before
     storing: nearly every message is new, and the unique provider id catches
     the rest, so the webhook's first try saves that query.
     """
