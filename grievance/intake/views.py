@@ -27,6 +27,7 @@ from grievance.intake.forms import (
     SafetyForm,
     SurveyForm,
 )
+from grievance.intake.receipt_page import receipt_page
 from grievance.intake.uploads import UploadError, clean_uploads
 
 bp = Blueprint("intake", __name__)
@@ -219,9 +220,8 @@ def report() -> Any:
             receipt = held.hold(report, unit)
     # A new CSRF token: reloading the receipt page cannot file the report twice.
     session.pop("csrf_token", None)
-    return render_template(
-        "worker/receipt.html",
-        receipt=receipt,
+    return receipt_page(
+        receipt,
         in_danger=report.in_danger,
         shared_phone=form.own_phone.data in ("shared", "employer"),
     )
