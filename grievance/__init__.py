@@ -10,6 +10,7 @@ from flask import Flask
 
 from config import Config, config_for
 from grievance.page_templates import CatalogFlask
+from grievance.session_cookie import SessionCookie
 
 
 def create_app(config: type[Config] | str | None = None, **overrides: object) -> Flask:
@@ -19,6 +20,7 @@ def create_app(config: type[Config] | str | None = None, **overrides: object) ->
 
     # Its templates are compiled once per language (grievance.page_templates).
     app = CatalogFlask(__name__, instance_path=str(_instance_dir()))
+    app.session_interface = SessionCookie()
     app.config.from_object(config_class)
     app.config.update(overrides)
     _prepare_embedded(app)
