@@ -78,10 +78,22 @@ def _redis() -> Redis | None:
     return conn
 
 
+# The last day key made: (UTC day number, index key, day key). Every report
+# and sign-in names its bucket with it; made once a day, not once a request.
+_last_day_key: tuple[int, bytes, bytes] | None = None
+
+
 def _day_key() -> bytes:
-    day = datetime.now(UTC).strftime("%Y-%m-%d")
-    ring = crypto.current_ring()
-    return hmac.new(ring.index_key, f"ratelimit|{day}".encode(), hashlib.sha256).digest()
+    global _last_day_key
+    day = int(time.time() // 86400)
+    index_key = crypto.current_ring().index_key
+    last = _last_day_key
+    if last is not None and last[0] == day and last[1] == index_key:
+        return last[2]
+    date = datetime.fromtimestamp(day * 86400, UTC).strftime("%Y-%m-%d")
+    key = hmac.new(index_key, f"ratelimit|{date}".encode(), hashlib.sha256).digest()
+    _last_day_key = (day, index_key, key)
+    return key
 
 
 def client_key(scope: str, extra: str = "") -> str:
