@@ -15,6 +15,13 @@ connection that Redis closed (a restart, an idle timeout) fails on use: it
 is made anew and the command sent once more, as redis-py's default retry
 does. An error reply raises as from redis-py (`NoScriptError`,
 `ResponseError`); the reply was read whole, so the connection stays usable.
+
+A command can also be sent now and its reply read later (`send`): the
+request goes on with its own work while Redis answers, instead of waiting
+for the reply (a round trip of about 0.1 ms here). The connection is the
+pending command's until its reply is read: a command sent meanwhile goes on
+another. One whose reply is never read (the request failed in between) is
+dropped with it, so no later command can read a reply that is not its own.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from typing import Any
 from redis import Redis
 from redis.connection import AbstractConnection
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 
@@ -42,29 +50,79 @@ class QuickCommand:
         # A threaded server (the embedded default) may call from two threads.
         self._lock = threading.Lock()
 
-    def _current(self) -> AbstractConnection:
-        if self._connection is None or self._pid != os.getpid():
-            # Never the parent's socket: its replies would go to either process.
-            self._connection = self._make()
-            self._pid = os.getpid()
-        return self._connection
+    def _take(self) -> AbstractConnection:
+        """This process's connection, out of the slot until `_give_back`."""
+        with self._lock:
+            connection = self._connection
+            if connection is None or self._pid != os.getpid():
+                # Never the parent's socket: its replies would go to either process.
+                connection = self._make()
+                self._pid = os.getpid()
+            self._connection = None
+            return connection
+
+    def _give_back(self, connection: AbstractConnection) -> None:
+        with self._lock:
+            if self._connection is None and self._pid == os.getpid():
+                self._connection = connection
+                return
+        # The slot was filled meanwhile (another command ran while this one
+        # was pending): one connection per process is enough.
+        connection.disconnect()
+
+    def send(self, *args: Any) -> Pending:
+        """Send the command now; its reply is read by `Pending.result`."""
+        connection = self._take()
+        try:
+            connection.send_command(*args)
+        except (RedisConnectionError, RedisTimeoutError, OSError):
+            # Closed by the server since the last command, or broken: a new
+            # connection (redis-py's default retry does the same). A second
+            # failure raises.
+            connection.disconnect()
+            connection.send_command(*args)
+        return Pending(self, connection, args)
 
     def __call__(self, *args: Any) -> Any:
-        with self._lock:
-            connection = self._current()
-            try:
-                connection.send_command(*args)
-                return connection.read_response()
-            except (RedisConnectionError, RedisTimeoutError, OSError):
-                # Closed by the server since the last command, or broken:
-                # a new connection, and the command once more (redis-py's
-                # default does the same). A second failure raises.
-                connection.disconnect()
-                connection.send_command(*args)
-                return connection.read_response()
+        return self.send(*args).result()
 
     def close(self) -> None:
         with self._lock:
             if self._connection is not None and self._pid == os.getpid():
                 self._connection.disconnect()
             self._connection = None
+
+
+class Pending:
+    """A command sent, its reply not read yet."""
+
+    def __init__(self, owner: QuickCommand, connection: AbstractConnection, args: tuple) -> None:
+        self._owner = owner
+        self._connection: AbstractConnection | None = connection
+        self._args = args
+
+    def result(self) -> Any:
+        """The reply (read once; an error reply raises, as from redis-py)."""
+        connection = self._connection
+        if connection is None:
+            raise RuntimeError("the reply was read already")
+        self._connection = None
+        try:
+            try:
+                reply = connection.read_response()
+            except (RedisConnectionError, RedisTimeoutError, OSError):
+                # Dropped before it answered: once more on a new connection,
+                # as `QuickCommand.send` does when sending fails.
+                connection.disconnect()
+                connection.send_command(*self._args)
+                reply = connection.read_response()
+        except ResponseError:
+            # An error reply, read whole: the connection is in step.
+            self._owner._give_back(connection)
+            raise
+        except BaseException:
+            # Anything else may leave a reply half read: never used again.
+            connection.disconnect()
+            raise
+        self._owner._give_back(connection)
+        return reply

@@ -13,14 +13,16 @@ import hashlib
 import hmac
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 
 from flask import current_app, request
 from redis import Redis
 from redis.exceptions import NoScriptError, RedisError
 
 from grievance import crypto
-from grievance.quick_redis import QuickCommand
+from grievance.quick_redis import Pending, QuickCommand
 
 
 class _MemoryBuckets:
@@ -105,19 +107,38 @@ def client_key(scope: str, extra: str = "") -> str:
 
 def hit(key: str, window: int) -> int:
     """Count one event in `key`'s window and return the count so far."""
+    return hit_soon(key, window)()
+
+
+def hit_soon(key: str, window: int) -> Callable[[], int]:
+    """Count one event in `key`'s window; the count so far comes from the
+    function returned. With Redis the count is sent now and its reply read
+    when the function is called: the caller works meanwhile, instead of
+    waiting for Redis. Call it once, before acting on what is counted."""
     conn = _redis()
-    if conn is not None:
-        send = current_app.extensions["grievance.ratelimit.hit"]
+    if conn is None:
+        return partial(_memory.hit, key, window)
+    quick: QuickCommand = current_app.extensions["grievance.ratelimit.hit"]
+    try:
+        # By the script's digest: Redis keeps the script once sent.
+        pending: Pending | None = quick.send("EVALSHA", _HIT_SHA, 1, key, window)
+    except RedisError:
+        pending = None
+
+    def count_so_far() -> int:
         try:
+            if pending is None:
+                raise RedisError("not sent")
             try:
-                # By the script's digest: Redis keeps the script once sent.
-                return int(send("EVALSHA", _HIT_SHA, 1, key, window))
+                return int(pending.result())
             except NoScriptError:
                 # Not there yet, or gone with a Redis restart: send it whole.
-                return int(send("EVAL", _HIT_SCRIPT, 1, key, window))
+                return int(quick("EVAL", _HIT_SCRIPT, 1, key, window))
         except RedisError:
-            pass  # fall back to this process's memory rather than fail open
-    return _memory.hit(key, window)
+            # Fall back to this process's memory rather than fail open.
+            return _memory.hit(key, window)
+
+    return count_so_far
 
 
 def count(key: str) -> int:

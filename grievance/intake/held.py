@@ -26,6 +26,7 @@ import base64
 import functools
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from dataclasses import fields as dataclass_fields
 from datetime import datetime, timedelta
 from functools import partial
@@ -127,9 +128,16 @@ def _store(unit: Unit, values: dict[str, Any]) -> int | None:
     return int(unit.scalar(row, values))
 
 
-def hold(report: web.WebReport, unit: Unit) -> case_services.Receipt:
-    """Seal the report for the job that opens its case, in `unit`; the
-    receipt."""
+@dataclass(frozen=True)
+class Sealed:
+    """A report sealed under its new data key, not stored yet (`store`)."""
+
+    values: dict[str, Any]
+    secret: str
+
+
+def seal(report: web.WebReport) -> Sealed:
+    """Seal the report for the job that opens its case: no database work."""
     secret = crypto.random_code(case_services.SECRET_LENGTH)
     key = KeyAtHand.new()
     uid = crypto.new_uid()
@@ -143,17 +151,29 @@ def hold(report: web.WebReport, unit: Unit) -> case_services.Receipt:
         "report_ct": key.seal(HeldReport, "report", uid, _to_json(report)),
         "uid": uid,
     }
+    return Sealed(values=values, secret=secret)
+
+
+def store(sealed: Sealed, unit: Unit) -> case_services.Receipt:
+    """Store a sealed report in `unit` under a new reference; the receipt."""
+    values = dict(sealed.values)
     while True:
         # (A case opened by SMS checks only the cases: a clash with a report
         # held for a moment has a chance of one in 32**8, about 1e-12.)
         values["reference"] = crypto.random_code(case_services.REFERENCE_LENGTH)
         if _store(unit, values) is not None:
             break
-    after_commit(partial(dispatch.wake, JOB))
+    after_commit(partial(dispatch.wake_soon, JOB))
     return case_services.Receipt(
         reference=case_services.format_code(values["reference"]),
-        secret=case_services.format_code(secret),
+        secret=case_services.format_code(sealed.secret),
     )
+
+
+def hold(report: web.WebReport, unit: Unit) -> case_services.Receipt:
+    """Seal the report for the job that opens its case, in `unit`; the
+    receipt."""
+    return store(seal(report), unit)
 
 
 def open_held(held_id: int, *, wait: bool = True) -> Case | None:

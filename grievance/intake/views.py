@@ -28,7 +28,7 @@ from grievance.intake.forms import (
     SurveyForm,
 )
 from grievance.intake.receipt_page import receipt_page
-from grievance.intake.uploads import UploadError, clean_uploads
+from grievance.intake.uploads import CleanFile, UploadError, clean_uploads
 
 bp = Blueprint("intake", __name__)
 
@@ -128,6 +128,31 @@ def _contact_errors(form: ReportForm) -> str | None:
     return None
 
 
+def _web_report(form: ReportForm, phone: str | None, files: list[CleanFile]) -> web.WebReport:
+    """The report as the worker sent it, from a valid form."""
+    return web.WebReport(
+        language=i18n.current_language().code,
+        narrative=form.narrative.data or "",
+        in_danger=form.danger.data == "yes",
+        categories=form.categories.data,
+        since=form.since.data or None,
+        prefecture=form.prefecture.data
+        if form.prefecture.data in labels.PREFECTURE_CODES
+        else None,
+        industry=form.industry.data or None,
+        residence_status=form.residence_status.data or None,
+        employer=form.employer.data or "",
+        organisation=form.organisation.data or "",
+        broker=form.broker.data or "",
+        contact_method=form.contact_method.data,
+        phone=phone,
+        email=form.email.data or None,
+        safe_windows=form.safe_windows.data,
+        own_phone=form.own_phone.data or None,
+        files=files,
+    )
+
+
 @bp.route("/<lang>/report", methods=["GET", "POST"])
 def report() -> Any:
     if request.method == "GET":
@@ -163,10 +188,9 @@ def report() -> Any:
     trusted = not form.csrf_token.errors
     if trusted:
         kept_files.remove(set(request.form.getlist("kept_remove")))
+    kept = kept_files.count()
     try:
-        files = clean_uploads(
-            request.files.getlist(form.attachments.name), already=kept_files.count()
-        )
+        files = clean_uploads(request.files.getlist(form.attachments.name), already=kept)
     except UploadError as exc:
         commit()  # the files the worker removed stay removed
         return _render_form(form, 400, upload_error=str(exc))
@@ -182,47 +206,38 @@ def report() -> Any:
             kept_files.keep(files)
         commit()
         return _render_form(form, 400)
-    if ratelimit.hit(ratelimit.client_key("report"), 3600) > REPORTS_PER_HOUR:
-        abort(429)
-    files = kept_files.take() + files
-    report = web.WebReport(
-        language=i18n.current_language().code,
-        narrative=form.narrative.data or "",
-        in_danger=form.danger.data == "yes",
-        categories=form.categories.data,
-        since=form.since.data or None,
-        prefecture=form.prefecture.data
-        if form.prefecture.data in labels.PREFECTURE_CODES
-        else None,
-        industry=form.industry.data or None,
-        residence_status=form.residence_status.data or None,
-        employer=form.employer.data or "",
-        organisation=form.organisation.data or "",
-        broker=form.broker.data or "",
-        contact_method=form.contact_method.data,
-        phone=phone,
-        email=form.email.data or None,
-        safe_windows=form.safe_windows.data,
-        own_phone=form.own_phone.data or None,
-        files=files,
-    )
-    if report.in_danger:
-        # Opened now: paging the on-call caseworkers waits for no queue.
-        receipt = web.submit_report(report)[1]
-        commit()
-    else:
-        # Sealed and answered; a job opens the case (grievance.intake.held).
-        # Without kept files the request has not used its ORM session: the
-        # report's statements then go on a pooled connection of their own
-        # (grievance.short_writes), and on PostgreSQL as one statement that
-        # is its own transaction.
+    # Counted in Redis while this request goes on; read before anything is stored.
+    counted = ratelimit.hit_soon(ratelimit.client_key("report"), 3600)
+    if not kept and form.danger.data != "yes":
+        # Sealed while Redis counts; a job opens the case (grievance.intake.held).
+        # The request has not used its ORM session: the report's statements
+        # go on a pooled connection of their own (grievance.short_writes),
+        # and on PostgreSQL as one statement that is its own transaction.
+        sealed = held.seal(_web_report(form, phone, files))
+        if counted() > REPORTS_PER_HOUR:
+            abort(429)
         with short_writes.unit() as unit:
-            receipt = held.hold(report, unit)
+            receipt = held.store(sealed, unit)
+        in_danger = False
+    else:
+        if counted() > REPORTS_PER_HOUR:
+            abort(429)
+        report = _web_report(form, phone, kept_files.take() + files)
+        in_danger = report.in_danger
+        if in_danger:
+            # Opened now: paging the on-call caseworkers waits for no queue.
+            receipt = web.submit_report(report)[1]
+            commit()
+        else:
+            # Held with its kept files, in the session's transaction that
+            # deletes the kept copies.
+            with short_writes.unit() as unit:
+                receipt = held.hold(report, unit)
     # A new CSRF token: reloading the receipt page cannot file the report twice.
     session.pop("csrf_token", None)
     return receipt_page(
         receipt,
-        in_danger=report.in_danger,
+        in_danger=in_danger,
         shared_phone=form.own_phone.data in ("shared", "employer"),
     )
 

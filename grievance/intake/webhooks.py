@@ -110,7 +110,7 @@ def twilio_messages() -> Response:
         return _twiml(503)
     # Handled by a job (in this process in the embedded default): the
     # answer does not wait for the conversation, the case or the replies.
-    dispatch.wake(gateway.WAITING_JOB)
+    dispatch.wake_soon(gateway.WAITING_JOB)
     return _twiml()
 
 

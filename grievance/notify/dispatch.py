@@ -9,9 +9,10 @@ raise (RQ's synchronous mode would swallow them).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any, Protocol
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g, has_request_context
 from redis import Redis
 from rq import Queue, Retry
 from rq.serializers import JSONSerializer
@@ -25,6 +26,8 @@ RETRY = Retry(max=5, interval=[10, 30, 120, 600, 1800])
 # A wake flag older than this is taken as a lost job: the next wake queues
 # another run. (The periodic round has opened what waited by then.)
 WAKE_FOR = 60
+# The request's wakes sent by `wake_soon`, their replies not read yet.
+_WAKES = "grievance_wakes"
 
 
 class Runner(Protocol):
@@ -92,14 +95,24 @@ class RQRunner:
             pipe.execute()
 
     def wake(self, job: str) -> None:
+        self.wake_soon(job)()
+
+    def wake_soon(self, job: str) -> Callable[[], None]:
+        """Send the wake now; the function returned reads Redis's reply and,
+        if the flag was not standing, queues the run."""
         # One SET in the common case: while a run is queued and has not
         # started, the flag stands and a new row needs no job of its own.
-        if self.quick("SET", _wake_key(job), 1, "NX", "EX", WAKE_FOR):
-            try:
-                self.enqueue(job)
-            except Exception:
-                self.connection.delete(_wake_key(job))
-                raise
+        pending = self.quick.send("SET", _wake_key(job), 1, "NX", "EX", WAKE_FOR)
+
+        def finish() -> None:
+            if pending.result():
+                try:
+                    self.enqueue(job)
+                except Exception:
+                    self.connection.delete(_wake_key(job))
+                    raise
+
+        return finish
 
     def woken(self, job: str) -> None:
         self.connection.delete(_wake_key(job))
@@ -124,6 +137,7 @@ def init_app(app: Flask) -> None:
     else:
         runner = InProcessRunner()
     app.extensions["grievance.runner"] = runner
+    app.teardown_request(_finish_wakes)
 
 
 def runner() -> Runner:
@@ -167,6 +181,35 @@ def wake(job: str) -> None:
         r.wake(job)
     except Exception as exc:  # noqa: BLE001 - any Redis failure: the periodic round takes the rows
         log.warning("could not wake %s (%s); the periodic round will", job, type(exc).__name__)
+
+
+def wake_soon(job: str) -> None:
+    """`wake`, for a request that has more to do: the wake is sent now and
+    Redis's reply is read, and the run queued if needed, when the request
+    ends (before its answer leaves), so the request need not wait for Redis
+    in between. Outside a request, or with the in-process runner, it is
+    `wake`."""
+    r = runner()
+    if not isinstance(r, RQRunner) or not has_request_context():
+        wake(job)
+        return
+    try:
+        finish = r.wake_soon(job)
+    except Exception as exc:  # noqa: BLE001 - as in `wake`
+        log.warning("could not wake %s (%s); the periodic round will", job, type(exc).__name__)
+        return
+    waiting = g.setdefault(_WAKES, [])
+    waiting.append((job, finish))
+
+
+def _finish_wakes(_error: BaseException | None = None) -> None:
+    """When the request ends, even if it failed: read each wake's reply, so
+    a run that was needed is queued."""
+    for job, finish in g.pop(_WAKES, ()):
+        try:
+            finish()
+        except Exception as exc:  # noqa: BLE001 - as in `wake`
+            log.warning("could not wake %s (%s); the periodic round will", job, type(exc).__name__)
 
 
 def woken(job: str) -> None:

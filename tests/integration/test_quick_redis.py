@@ -68,3 +68,25 @@ def test_a_forked_process_makes_its_own_connection(redis_conn: Redis) -> None:
     assert quick("CLIENT", "ID") == parent_id
     assert quick("INCR", "quick:n") == 1
     quick.close()
+
+
+def test_a_command_sent_ahead_keeps_its_reply_while_others_run(redis_conn: Redis) -> None:
+    quick = QuickCommand(Redis.from_url(REDIS_URL))
+    first = quick.send("INCR", "quick:ahead")
+    # Sent while the first reply is unread: on another connection, its own reply.
+    assert quick("INCR", "quick:other") == 1
+    second = quick.send("INCR", "quick:ahead")
+    assert second.result() == 2
+    assert first.result() == 1
+    with pytest.raises(RuntimeError):
+        first.result()  # read once
+    quick.close()
+
+
+def test_a_reply_never_read_is_never_read_by_another_command(redis_conn: Redis) -> None:
+    quick = QuickCommand(Redis.from_url(REDIS_URL))
+    quick.send("SET", "quick:left", "stale")  # the request failed before reading it
+    # The next command has its own reply, not the one left unread.
+    assert quick("INCR", "quick:n") == 1
+    assert quick("GET", "quick:left") == b"stale"
+    quick.close()

@@ -36,3 +36,15 @@ def test_a_redis_that_forgot_the_script_still_counts(app: Flask, redis_conn: Red
         redis_conn.script_flush()
         assert ratelimit.hit(key, 3600) == 2
         assert int(redis_conn.get(key) or 0) == 2
+
+
+def test_a_count_sent_ahead_is_read_when_needed(app: Flask, redis_conn: Redis) -> None:
+    app.config["REDIS_URL"] = REDIS_URL
+    with app.test_request_context("/"):
+        key = ratelimit.client_key("report")
+        first = ratelimit.hit_soon(key, 3600)
+        second = ratelimit.hit_soon(key, 3600)
+        # Both counted in Redis before either reply is read.
+        assert int(redis_conn.get(key) or 0) == 2
+        assert (first(), second()) == (1, 2)
+        assert ratelimit.hit(key, 3600) == 3

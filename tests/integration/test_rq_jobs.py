@@ -131,3 +131,25 @@ def test_web_reports_are_opened_by_an_rq_worker_once(app: Flask, redis_conn: Red
     _work(app, redis_conn)
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Case)) == 4
+
+
+def test_a_wake_sent_in_a_request_queues_its_run_when_the_request_ends(
+    app: Flask, redis_conn: Redis
+) -> None:
+    """`dispatch.wake_soon` reads Redis's reply when the request ends, even
+    one that failed after its commit: the run it needed is queued then."""
+    import pytest
+
+    _rq_app(app)
+    queue = Queue("urgent", connection=redis_conn, serializer=JSONSerializer)
+    with pytest.raises(RuntimeError), app.test_request_context("/"):
+        dispatch.wake_soon("open_held_reports")
+        # Sent: the flag stands; the run is queued once the reply is read.
+        assert redis_conn.exists("grievance:wake:open_held_reports")
+        assert queue.get_jobs() == []
+        raise RuntimeError("the page failed after the commit")
+    assert [job.func_name.rsplit(".", 1)[-1] for job in queue.get_jobs()] == ["open_held_reports"]
+    # The flag stands for that run: a second wake queues nothing more.
+    with app.test_request_context("/"):
+        dispatch.wake_soon("open_held_reports")
+    assert len(queue.get_jobs()) == 1
