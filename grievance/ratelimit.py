@@ -15,7 +15,6 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import partial
 
 from flask import current_app, request
 from redis import Redis
@@ -113,32 +112,39 @@ def hit(key: str, window: int) -> int:
 def hit_soon(key: str, window: int) -> Callable[[], int]:
     """Count one event in `key`'s window; the count so far comes from the
     function returned. With Redis the count is sent now and its reply read
-    when the function is called: the caller works meanwhile, instead of
-    waiting for Redis. Call it once, before acting on what is counted."""
-    conn = _redis()
-    if conn is None:
-        return partial(_memory.hit, key, window)
-    quick: QuickCommand = current_app.extensions["grievance.ratelimit.hit"]
-    try:
-        # By the script's digest: Redis keeps the script once sent.
-        pending: Pending | None = quick.send("EVALSHA", _HIT_SHA, 1, key, window)
-    except RedisError:
-        pending = None
+    when the function is first called: the caller works meanwhile, instead
+    of waiting for Redis. Later calls give the same count."""
+    quick: QuickCommand | None = None
+    pending: Pending | None = None
+    if _redis() is not None:
+        quick = current_app.extensions["grievance.ratelimit.hit"]
+        try:
+            # By the script's digest: Redis keeps the script once sent.
+            pending = quick.send("EVALSHA", _HIT_SHA, 1, key, window)
+        except RedisError:
+            pending = None
+    read: list[int] = []
 
     def count_so_far() -> int:
+        if not read:
+            read.append(_read_count(quick, pending, key, window))
+        return read[0]
+
+    return count_so_far
+
+
+def _read_count(quick: QuickCommand | None, pending: Pending | None, key: str, window: int) -> int:
+    if quick is not None and pending is not None:
         try:
-            if pending is None:
-                raise RedisError("not sent")
             try:
                 return int(pending.result())
             except NoScriptError:
                 # Not there yet, or gone with a Redis restart: send it whole.
                 return int(quick("EVAL", _HIT_SCRIPT, 1, key, window))
         except RedisError:
-            # Fall back to this process's memory rather than fail open.
-            return _memory.hit(key, window)
-
-    return count_so_far
+            pass
+    # Redis unreachable: this process's memory rather than fail open.
+    return _memory.hit(key, window)
 
 
 def count(key: str) -> int:

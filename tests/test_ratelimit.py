@@ -48,3 +48,11 @@ def test_another_index_key_names_buckets_anew(app: Flask) -> None:
         index_key = ring.index_key
     assert _key(app) != before
     assert _key(app) == _expected(index_key, time.time(), "report", "198.51.100.7")
+
+
+def test_a_count_read_twice_counts_once(app: Flask) -> None:
+    with app.test_request_context("/", environ_base={"REMOTE_ADDR": "198.51.100.9"}):
+        key = ratelimit.client_key("report")
+        counted = ratelimit.hit_soon(key, 3600)
+        assert counted() == counted() == 1
+        assert ratelimit.hit(key, 3600) == 2

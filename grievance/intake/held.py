@@ -170,12 +170,6 @@ def store(sealed: Sealed, unit: Unit) -> case_services.Receipt:
     )
 
 
-def hold(report: web.WebReport, unit: Unit) -> case_services.Receipt:
-    """Seal the report for the job that opens its case, in `unit`; the
-    receipt."""
-    return store(seal(report), unit)
-
-
 def open_held(held_id: int, *, wait: bool = True) -> Case | None:
     """Open the case of a held report and delete the row (flushes); None if
     it was opened already, or (`wait=False`) another run is opening it."""

@@ -208,36 +208,34 @@ def report() -> Any:
         return _render_form(form, 400)
     # Counted in Redis while this request goes on; read before anything is stored.
     counted = ratelimit.hit_soon(ratelimit.client_key("report"), 3600)
-    if not kept and form.danger.data != "yes":
-        # Sealed while Redis counts; a job opens the case (grievance.intake.held).
-        # The request has not used its ORM session: the report's statements
-        # go on a pooled connection of their own (grievance.short_writes),
-        # and on PostgreSQL as one statement that is its own transaction.
-        sealed = held.seal(_web_report(form, phone, files))
+    if kept:
+        # Kept files are taken (and deleted) only for a report let in.
         if counted() > REPORTS_PER_HOUR:
             abort(429)
+        files = kept_files.take() + files
+    report = _web_report(form, phone, files)
+    # A report from a worker in danger is opened now: paging the on-call
+    # caseworkers waits for no queue. Any other is sealed (while Redis
+    # counts) and held; a job opens its case (grievance.intake.held).
+    sealed = None if report.in_danger else held.seal(report)
+    if counted() > REPORTS_PER_HOUR:
+        abort(429)
+    if sealed is None:
+        receipt = web.submit_report(report)[1]
+        commit()
+    else:
+        # Without kept files the request has not used its ORM session: the
+        # statements go on a pooled connection of their own
+        # (grievance.short_writes), on PostgreSQL as one statement that is
+        # its own transaction; with them, in the session's transaction that
+        # deletes the kept copies.
         with short_writes.unit() as unit:
             receipt = held.store(sealed, unit)
-        in_danger = False
-    else:
-        if counted() > REPORTS_PER_HOUR:
-            abort(429)
-        report = _web_report(form, phone, kept_files.take() + files)
-        in_danger = report.in_danger
-        if in_danger:
-            # Opened now: paging the on-call caseworkers waits for no queue.
-            receipt = web.submit_report(report)[1]
-            commit()
-        else:
-            # Held with its kept files, in the session's transaction that
-            # deletes the kept copies.
-            with short_writes.unit() as unit:
-                receipt = held.hold(report, unit)
     # A new CSRF token: reloading the receipt page cannot file the report twice.
     session.pop("csrf_token", None)
     return receipt_page(
         receipt,
-        in_danger=in_danger,
+        in_danger=report.in_danger,
         shared_phone=form.own_phone.data in ("shared", "employer"),
     )
 
