@@ -23,7 +23,7 @@ import base64
 import binascii
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -156,7 +156,8 @@ class QueueRow:
     unread: int
     assignee_id: int | None
     review_state: str | None
-    categories: list[str] = field(default_factory=list)
+    # A tuple, so that a row can key the drawn rows (`queue_display`).
+    categories: tuple[str, ...] = ()
     assignee: str = ""
 
     def overdue(self, now: datetime) -> bool:
@@ -371,7 +372,7 @@ def _rows(found: list[tuple]) -> list[QueueRow]:
     return [
         QueueRow(
             *row[:-1],
-            categories=sorted(row[-1].split(",")) if row[-1] else [],
+            categories=tuple(sorted(row[-1].split(","))) if row[-1] else (),
             assignee=names.get(row[_ASSIGNEE_AT], "") if row[_ASSIGNEE_AT] else "",
         )
         for row in found

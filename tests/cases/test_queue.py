@@ -91,9 +91,9 @@ def test_filters(app: Flask) -> None:
         other.disabled = True
         d = case_with(language="th")
         rows = {row.reference: row for row in queue_page(QueueFilters(), now=now).rows}
-        assert rows[c.reference].categories == ["HOUSING", "WAGE_UNPAID"]
-        assert rows[a.reference].categories == ["WAGE_UNPAID"]
-        assert rows[d.reference].categories == []
+        assert rows[c.reference].categories == ("HOUSING", "WAGE_UNPAID")
+        assert rows[a.reference].categories == ("WAGE_UNPAID",)
+        assert rows[d.reference].categories == ()
         assert (rows[a.reference].assignee, rows[b.reference].assignee) == ("me", "other")
         assert rows[c.reference].assignee == ""
 

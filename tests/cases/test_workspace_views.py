@@ -140,6 +140,32 @@ def test_queue_shows_the_p0_first_and_no_narrative(
     assert 'class="urgency-P0' in html
 
 
+def test_queue_rows_show_each_change_and_the_staff_language(
+    app: Flask, client: FlaskClient, caseworker: int, worker_case: dict[str, Any]
+) -> None:
+    """Rows are kept once drawn (queue_display.rows_html): a case that
+    changes, or a caseworker reading in another language, gets its row
+    drawn anew."""
+
+    def row_of(html: str) -> str:
+        found = re.search(rf"<tr [^>]*>(?:(?!</tr>).)*{worker_case['ref']}.*?</tr>", html, re.S)
+        assert found is not None
+        return found.group(0)
+
+    before = row_of(client.get("/staff/queue").data.decode())
+    assert "Overdue" not in before and "<strong>5</strong>" not in before
+    with app.app_context():
+        case = db.session.get(Case, worker_case["id"])
+        case.unread_count = 5
+        case.due_at = utcnow() - timedelta(hours=1)
+        commit()
+    after = row_of(client.get("/staff/queue").data.decode())
+    assert "Overdue" in after and "<strong>5</strong>" in after
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "ja"
+    japanese = row_of(client.get("/staff/queue").data.decode())
+    assert "期限超過" in japanese and "Overdue" not in japanese
+
+
 def test_a_message_to_a_closed_case_is_listed_above_the_queue_until_read(
     app: Flask, client: FlaskClient, caseworker: int, worker_case: dict[str, Any]
 ) -> None:
