@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pyotp
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -117,19 +119,32 @@ def test_disabling_an_account_ends_its_session(
 
 
 def test_each_page_reads_the_account_alone_without_its_data_key(
-    app: Flask, client: FlaskClient, auth: AuthActions
+    app: Flask, client: FlaskClient, auth: AuthActions, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The account is read on every staff page; its data key (for the
     two-factor secret) is read only where it is used."""
+    from grievance import driver
     from tests.test_reference_cache import StatementCounter
 
     with app.app_context():
         _, secret = make_staff("caseworker", "cw@example.org")
     auth.login("cw@example.org", secret)
+    # The account is read on the driver's connection (driver.session_rows),
+    # which SQLAlchemy's events do not see: its statements are noted here.
+    on_driver: list[str] = []
+    execute = driver._execute
+
+    def noted(found: Any, *args: Any) -> Any:
+        on_driver.append(found.sql)
+        return execute(found, *args)
+
+    monkeypatch.setattr(driver, "_execute", noted)
     with app.app_context(), StatementCounter() as counter:
         assert client.get("/staff/queue").status_code == 200
     accounts = [
-        s for s in counter.statements if "FROM staff_users" in s and "WHERE staff_users.id" in s
+        s
+        for s in counter.statements + on_driver
+        if "FROM staff_users" in s and "WHERE staff_users.id" in s
     ]
     assert accounts, counter.statements
     assert not [s for s in accounts if "data_keys" in s], accounts
@@ -142,6 +157,43 @@ def test_each_page_reads_the_account_alone_without_its_data_key(
         loaded = load_user(f"{user.id}:{user.session_epoch}")
         assert loaded is not None and loaded.totp_secret  # the key, read when asked for
         assert load_user(f"{user.id}:{user.session_epoch + 1}") is None
+
+
+def test_the_loaded_account_is_the_sessions_own(app: Flask) -> None:
+    """load_user reads the account's columns and makes the instance itself
+    (no ORM query): it must be what the ORM would load, clean, persistent,
+    and a change to it must be written."""
+    from sqlalchemy import inspect
+
+    from grievance.staff.auth import load_user
+    from tests.test_reference_cache import StatementCounter
+
+    with app.app_context():
+        user, _ = make_staff("caseworker", "cw@example.org")
+        user.display_name = "Aiko"
+        commit()
+        key = f"{user.id}:{user.session_epoch}"
+        expected = {attr.key: getattr(user, attr.key) for attr in StaffUser.__mapper__.column_attrs}
+        db.session.remove()
+        loaded = load_user(key)
+        assert loaded is not None
+        assert {name: getattr(loaded, name) for name in expected} == expected
+        assert isinstance(loaded.created_at, type(user.created_at))
+        assert loaded.disabled is False and loaded.totp_confirmed is True
+        state = inspect(loaded)
+        assert state.persistent and loaded in db.session and not db.session.dirty
+        # The same instance the session's own reads return.
+        assert db.session.get(StaffUser, loaded.id) is loaded
+        assert load_user(key) is loaded
+        with StatementCounter() as counter:
+            commit()
+        assert not [s for s in counter.statements if s.startswith("UPDATE")], counter.statements
+        loaded = load_user(key)
+        assert loaded is not None
+        loaded.language = "en"
+        commit()
+        db.session.remove()
+        assert services.find_by_email("cw@example.org").language == "en"  # type: ignore[union-attr]
 
 
 def test_worker_pages_do_not_read_a_staff_account(
