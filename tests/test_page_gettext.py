@@ -44,3 +44,28 @@ def test_variables_are_escaped_and_the_text_is_a_format_string(app: Flask) -> No
 def test_trans_blocks_use_it_too(app: Flask) -> None:
     source = "{% trans count=n %}Viewed {{ count }} times.{% endtrans %}"
     assert _render(app, i18n.staff_domain, "ja", source, n=2) == "閲覧 2 回。"
+
+
+def test_python_texts_follow_the_language_set_in_a_request_or_a_job(app: Flask) -> None:
+    """`gettext` and `current_language` read the application context's `g`
+    directly (not through the proxy): in a request, in a job's application
+    context without a request, and with no application at all."""
+    assert i18n.current_language().code == i18n.DEFAULT_WORKER_LANGUAGE
+    assert i18n.gettext("Sorry") == "Sorry"
+    vi = _render(app, i18n.worker_domain, "vi", "{{ _('Sorry') }}")
+    with app.app_context():
+        # A job speaking to a worker: no request, the language set in `g`.
+        assert i18n.current_language().code == i18n.DEFAULT_WORKER_LANGUAGE
+        i18n.worker_domain.as_default()
+        i18n.set_language("vi")
+        assert i18n.current_language().code == "vi"
+        assert i18n.gettext("Sorry") == vi
+        i18n.set_language("en")
+        assert i18n.gettext("Sorry") == "Sorry"
+    with app.test_request_context("/"):
+        i18n.staff_domain.as_default()
+        i18n.set_language("ja")
+        assert i18n.gettext("Viewed %(count)s times.", count=2) == "閲覧 2 回。"
+        assert i18n.page_translations() is i18n.staff_domain.get_translations()
+    # The context is gone: the default again.
+    assert i18n.current_language().code == i18n.DEFAULT_WORKER_LANGUAGE
