@@ -85,6 +85,22 @@ def test_fields_copied_from_one_built_before_keep_their_own_data_and_language(
     assert right_en.count is not wrong_en.count
 
 
+def test_messages_follow_the_page_language_even_when_it_changes(app: Flask) -> None:
+    """WTForms' messages come in the page language's locale, read from the
+    language itself (not Flask-Babel's locale, kept once asked for)."""
+    assert _built(app, "pt-BR", "x").count.errors == ["O valor inteiro não é válido."]
+    assert _built(app, "zh-Hans", "x").count.errors == ["不是有效的整数。"]
+    with app.test_request_context("/", method="POST", data={"count": "x"}):
+        i18n.set_language("es")
+        first = _Numbers()
+        first.validate()
+        i18n.set_language("ja")
+        second = _Numbers()
+        second.validate()
+    assert first.count.errors == ["No es un valor entero válido."]
+    assert second.count.errors == ["無効な整数です。"]
+
+
 def test_the_csrf_field_is_built_for_each_form(app: Flask) -> None:
     with app.test_request_context("/en/report"):
         first, second = ReportForm(), ReportForm()
