@@ -8,6 +8,7 @@ rows are written out as HTML (`rows_html`).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -102,6 +103,7 @@ _KEPT = "grievance.queue_rows"
 # Rows kept at most, for all languages: a few pages for each caseworker of a
 # large team. Past it the oldest go first; about 0.5 KB a row.
 KEPT_AT_MOST = 4000
+_writing = threading.Lock()
 
 
 def rows_html(rows: list[work_queue.QueueRow], now: datetime) -> Markup:
@@ -131,12 +133,15 @@ def rows_html(rows: list[work_queue.QueueRow], now: datetime) -> Markup:
         made.append(found or "")
     if missing:
         drawn = _draw(href, [(row, overdue) for _at, _key, row, overdue in missing])
-        for (at, key, _row, _overdue), html in zip(missing, drawn, strict=True):
-            made[at] = html
-            if len(kept) >= KEPT_AT_MOST:
-                # The oldest kept row goes (dicts keep their order).
-                kept.pop(next(iter(kept)), None)
-            kept[key] = html
+        # One writer at a time: another thread's page may be drawn meanwhile
+        # (the oldest row is found by iterating the dict).
+        with _writing:
+            for (at, key, _row, _overdue), html in zip(missing, drawn, strict=True):
+                made[at] = html
+                if len(kept) >= KEPT_AT_MOST:
+                    # The oldest kept row goes (dicts keep their order).
+                    kept.pop(next(iter(kept)), None)
+                kept[key] = html
     # Every text in the rows was escaped as it was written: safe HTML.
     return Markup("".join(made))  # noqa: S704
 

@@ -102,3 +102,22 @@ def test_rows_kept_are_bounded(app: Flask, monkeypatch: pytest.MonkeyPatch) -> N
     # The newest stay; a row pushed out is drawn again, the same.
     assert re.search(r"<strong>11</strong>", draw(app, [row(id=11, unread=11)]))
     assert draw(app, [row(id=0, unread=0)]) == drawn_anew(app, [row(id=0, unread=0)])
+
+
+def test_pages_drawn_on_threads_side_by_side(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Threads (a threaded server) draw pages at once: every page comes out
+    whole and the kept rows stay bounded while the oldest go."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.setattr(queue_display, "KEPT_AT_MOST", 20)
+
+    def page(n: int) -> str:
+        rows = [row(id=n * 10 + i, unread=n * 10 + i) for i in range(10)]
+        return draw(app, rows)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        pages = list(pool.map(page, range(40)))
+    for n, html in enumerate(pages):
+        assert html.count("<tr ") == 10
+        assert f"<strong>{n * 10 + 9}</strong>" in html
+    assert len(app.extensions[queue_display._KEPT]) <= 20
