@@ -123,7 +123,10 @@ def _app_globals() -> Any | None:
 def current_language() -> Language:
     # `g` lives in the application context, so jobs and commands that render
     # a worker's text in the worker's language (outside any request) can set it.
-    app_g = _app_globals()
+    return _language_in(_app_globals())
+
+
+def _language_in(app_g: Any | None) -> Language:
     lang = None if app_g is None else app_g.__dict__.get("ui_language")
     return lang or BY_CODE[DEFAULT_WORKER_LANGUAGE]
 
@@ -155,7 +158,10 @@ class CatalogDomain(Domain):
         self._loaded: dict[str, NullTranslations] = {}
 
     def get_translations(self) -> NullTranslations:
-        lang = current_language()
+        return self.translations_for(current_language())
+
+    def translations_for(self, lang: Language) -> NullTranslations:
+        """This domain's catalog in `lang`, loaded once."""
         cached = self._loaded.get(lang.code)
         if cached is not None:
             return cached
@@ -195,10 +201,7 @@ def stable_page_catalog() -> NullTranslations | None:
         return None
     chosen = getattr(app_g.__dict__.get("_flask_babel"), "babel_domain", None)
     if isinstance(chosen, CatalogDomain):
-        lang = app_g.__dict__.get("ui_language") or BY_CODE[DEFAULT_WORKER_LANGUAGE]
-        # The domain's loaded catalog, as its get_translations finds it.
-        loaded = chosen._loaded.get(lang.code)
-        return loaded if loaded is not None else chosen.get_translations()
+        return chosen.translations_for(_language_in(app_g))
     return None
 
 

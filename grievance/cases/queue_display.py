@@ -123,20 +123,21 @@ def rows_html(rows: list[work_queue.QueueRow], now: datetime) -> Markup:
     kept: dict[tuple[Any, ...], str] = current_app.extensions.setdefault(_KEPT, {})
     language = i18n.current_language().code
     made = []
-    missing: list[tuple[int, tuple[Any, ...], work_queue.QueueRow, bool]] = []
+    # (Where in the page, key) of the rows not kept yet; a key starts with
+    # the row and whether it is overdue.
+    missing: list[tuple[int, tuple[Any, ...]]] = []
     for row in rows:
-        overdue = row.overdue(now)
-        key = (row, overdue, language, href)
+        key = (row, row.overdue(now), language, href)
         found = kept.get(key)
         if found is None:
-            missing.append((len(made), key, row, overdue))
+            missing.append((len(made), key))
         made.append(found or "")
     if missing:
-        drawn = _draw(href, [(row, overdue) for _at, _key, row, overdue in missing])
+        drawn = _draw(href, [(key[0], key[1]) for _at, key in missing])
         # One writer at a time: another thread's page may be drawn meanwhile
         # (the oldest row is found by iterating the dict).
         with _writing:
-            for (at, key, _row, _overdue), html in zip(missing, drawn, strict=True):
+            for (at, key), html in zip(missing, drawn, strict=True):
                 made[at] = html
                 if len(kept) >= KEPT_AT_MOST:
                     # The oldest kept row goes (dicts keep their order).

@@ -180,7 +180,11 @@ def wake(job: str) -> None:
     try:
         r.wake(job)
     except Exception as exc:  # noqa: BLE001 - any Redis failure: the periodic round takes the rows
-        log.warning("could not wake %s (%s); the periodic round will", job, type(exc).__name__)
+        _not_woken(job, exc)
+
+
+def _not_woken(job: str, exc: Exception) -> None:
+    log.warning("could not wake %s (%s); the periodic round will", job, type(exc).__name__)
 
 
 def wake_soon(job: str) -> None:
@@ -196,7 +200,7 @@ def wake_soon(job: str) -> None:
     try:
         finish = r.wake_soon(job)
     except Exception as exc:  # noqa: BLE001 - as in `wake`
-        log.warning("could not wake %s (%s); the periodic round will", job, type(exc).__name__)
+        _not_woken(job, exc)
         return
     waiting = g.setdefault(_WAKES, [])
     waiting.append((job, finish))
@@ -209,7 +213,7 @@ def _finish_wakes(_error: BaseException | None = None) -> None:
         try:
             finish()
         except Exception as exc:  # noqa: BLE001 - as in `wake`
-            log.warning("could not wake %s (%s); the periodic round will", job, type(exc).__name__)
+            _not_woken(job, exc)
 
 
 def woken(job: str) -> None:
