@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Executable, bindparam, insert, select, text, update
+from sqlalchemy import Executable, bindparam, insert, null, select, text, update
 
 from grievance import crypto
 from grievance.cases import audit, messaging
@@ -116,39 +116,80 @@ _STORED_ALREADY = select(InboundMessage.id).where(
 
 
 @functools.cache
-def _first_message_statements(dialect: str) -> tuple[Executable, ...]:
-    """A first message from a number: the data key, the conversation under
-    it and the message, built once (values bound when they run).
-
-    On PostgreSQL one statement (the key and the conversation in a WITH):
-    the webhook's answer waits for one round trip, not three. SQLite cannot
-    put an INSERT in a WITH, and its statements cost no round trip.
-    """
+def _first_message_statements() -> tuple[Executable, ...]:
+    """SQLite: a first message from a number: the data key, the conversation
+    under it and the message, built once (values bound when they run)."""
     keys, conversations = DataKey.__table__, Conversation.__table__
     messages = InboundMessage.__table__
-    key = insert(keys).values(bound(keys, _KEY_COLUMNS, "key_"))
     conversation = bound(conversations, _CONVERSATION_COLUMNS, "conversation_")
     message = bound(messages, _MESSAGE_COLUMNS, "message_")
-    if dialect == "postgresql":
-        stored_key = key.returning(keys.c.id).cte("stored_key")
-        stored_conversation = (
-            insert(conversations)
-            .from_select(
-                [*conversation, "data_key_id"], select(*conversation.values(), stored_key.c.id)
-            )
-            .returning(conversations.c.id)
-            .cte("stored_conversation")
-        )
-        row = insert(messages).from_select(
-            [*message, "conversation_id"], select(*message.values(), stored_conversation.c.id)
-        )
-        return (row.returning(messages.c.id),)
     conversation["data_key_id"] = message["data_key_id"]
     message.update(bound(messages, ["conversation_id"]))
     return (
-        key,
+        insert(keys).values(bound(keys, _KEY_COLUMNS, "key_")),
         insert(conversations).values(conversation).returning(conversations.c.id),
         insert(messages).values(message).returning(messages.c.id),
+    )
+
+
+@functools.cache
+def _look_up_or_store_first() -> Executable:
+    """PostgreSQL: the number's conversation looked up and, if it has none,
+    the message stored with a new data key and conversation, in one
+    statement (the writes in a WITH, each taking the row written before it).
+
+    One row comes back: the stored message's id, or (the number is known,
+    nothing written) the conversation's id and data key, for the message's
+    INSERT under that key (`_next_message_statements`). A first message,
+    as most are in a burst of new reports, so costs one round trip instead
+    of two; a message from a known number costs what it did, plus sealing
+    it under a key that is then not used (tens of microseconds).
+    """
+    keys, conversations = DataKey.__table__, Conversation.__table__
+    messages = InboundMessage.__table__
+    key = bound(keys, _KEY_COLUMNS, "key_")
+    conversation = bound(conversations, _CONVERSATION_COLUMNS, "conversation_")
+    message = bound(messages, _MESSAGE_COLUMNS, "message_")
+    found = (
+        select(
+            conversations.c.id.label("conversation_id"),
+            keys.c.id.label("key_id"),
+            keys.c.kek_id,
+            keys.c.wrapped,
+        )
+        .join(keys, keys.c.id == conversations.c.data_key_id)
+        .where(
+            conversations.c.channel == conversation["channel"],
+            conversations.c.sender_index == conversation["sender_index"],
+        )
+        .cte("found")
+    )
+    stored_key = (
+        insert(keys)
+        .from_select(
+            list(key), select(*key.values()).where(~select(found.c.conversation_id).exists())
+        )
+        .returning(keys.c.id)
+        .cte("stored_key")
+    )
+    stored_conversation = (
+        insert(conversations)
+        .from_select(
+            [*conversation, "data_key_id"], select(*conversation.values(), stored_key.c.id)
+        )
+        .returning(conversations.c.id)
+        .cte("stored_conversation")
+    )
+    stored_message = (
+        insert(messages)
+        .from_select(
+            [*message, "conversation_id"], select(*message.values(), stored_conversation.c.id)
+        )
+        .returning(messages.c.id)
+        .cte("stored_message")
+    )
+    return select(stored_message.c.id, null(), null(), null(), null()).union_all(
+        select(null(), found.c.conversation_id, found.c.key_id, found.c.kek_id, found.c.wrapped)
     )
 
 
@@ -159,15 +200,14 @@ def _sealed_message(key: KeyAtHand, uid: str, message: Inbound) -> tuple[bytes, 
     return body, key.seal(InboundMessage, "media", uid, media) if media is not None else None
 
 
-def _store_first(unit: Unit, message: Inbound, e164: str, index: str, now: datetime) -> int:
-    """Store a first message from a number with its new conversation; the
-    message's id. (The same number's first message twice at once: the
-    unique (channel, sender_index) raises IntegrityError, as at a flush.)"""
+def _first_values(message: Inbound, e164: str, index: str, now: datetime) -> dict[str, Any]:
+    """A first message's rows (its new data key, its conversation and
+    itself), sealed as the ORM reads them, under the rows' uids and the new
+    key; values for the first-message statements."""
     key = KeyAtHand.new()
-    # Sealed as the ORM reads them, under the rows' uids and the new key.
     conversation_uid, message_uid = crypto.new_uid(), crypto.new_uid()
     body, media = _sealed_message(key, message_uid, message)
-    values: dict[str, Any] = {
+    return {
         "key_id": key.id,
         "key_kek_id": key.kek_id,
         "key_wrapped": key.wrapped,
@@ -190,10 +230,12 @@ def _store_first(unit: Unit, message: Inbound, e164: str, index: str, now: datet
         "message_body_ct": body,
         "message_media_ct": media,
     }
-    statements = _first_message_statements(unit.dialect_name)
-    if len(statements) == 1:
-        return int(unit.scalar(statements[0], values))
-    key_insert, conversation_insert, message_insert = statements
+
+
+def _store_first(unit: Unit, values: dict[str, Any]) -> int:
+    """SQLite: store a first message from a number with its new
+    conversation; the message's id."""
+    key_insert, conversation_insert, message_insert = _first_message_statements()
     unit.execute(key_insert, values)
     values["conversation_id"] = unit.scalar(conversation_insert, values)
     return int(unit.scalar(message_insert, values))
@@ -205,9 +247,11 @@ def store_inbound(message: Inbound, unit: Unit, *, look_first: bool = True) -> i
 
     A duplicate (a redelivery, or the same message twice at once) raises
     IntegrityError as its INSERT runs; the caller calls again in a new unit
-    and then finds the first one. `look_first=False` skips looking for it before
-    storing: nearly every message is new, and the unique provider id catches
-    the rest, so the webhook's first try saves that query.
+    and then finds the first one. So does the same number's first message
+    twice at once (the unique (channel, sender_index)), as at a flush.
+    `look_first=False` skips looking for it before storing: nearly every
+    message is new, and the unique provider id catches the rest, so the
+    webhook's first try saves that query.
     """
     if look_first:
         existing = unit.scalar(_STORED_ALREADY, {"provider_id": message.provider_id})
@@ -219,10 +263,17 @@ def store_inbound(message: Inbound, unit: Unit, *, look_first: bool = True) -> i
         raise InvalidSender from None
     index = crypto.blind_index(crypto.current_ring(), e164, "phone")
     look_up, message_insert = _next_message_statements()
-    found = unit.rows(look_up, {"channel": message.channel, "sender_index": index})
-    if not found:
-        return _store_first(unit, message, e164, index, utcnow())
-    conversation_id, key_id, kek_id, wrapped = found[0]
+    if unit.dialect_name == "postgresql":
+        values = _first_values(message, e164, index, utcnow())
+        stored_id, *found = unit.rows(_look_up_or_store_first(), values)[0]
+        if stored_id is not None:
+            return int(stored_id)
+    else:
+        rows = unit.rows(look_up, {"channel": message.channel, "sender_index": index})
+        if not rows:
+            return _store_first(unit, _first_values(message, e164, index, utcnow()))
+        found = list(rows[0])
+    conversation_id, key_id, kek_id, wrapped = found
     # Under the conversation's key, as the ORM reads them.
     key = KeyAtHand.stored(key_id, kek_id, wrapped)
     uid = crypto.new_uid()

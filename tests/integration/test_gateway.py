@@ -32,6 +32,7 @@ from config import TestingConfig
 from grievance import crypto
 from grievance.cases.messaging import send_to_worker
 from grievance.cases.models import Attachment, Case
+from grievance.datakeys import DataKey
 from grievance.extensions import commit, db
 from grievance.intake.models import Conversation, InboundMessage
 from grievance.notify import dispatch
@@ -334,10 +335,12 @@ def test_a_first_message_is_stored_with_its_conversation_in_one_statement(
         phone.send("CANARY first words")
         first, statements[:] = list(statements), []
         phone.send("CANARY second words")
-    # The look-up, then the key, the conversation and the message at once;
-    # the next message finds the conversation and adds itself.
-    assert len(first) == 2 and first[1].startswith("WITH stored_key AS")
-    assert len(statements) == 2 and statements[1].startswith("INSERT INTO inbound_messages")
+    # The look-up with the key, the conversation and the message, at once;
+    # the next message's look-up finds the conversation (nothing written),
+    # then the message adds itself under the conversation's key.
+    assert len(first) == 1 and first[0].startswith("WITH found AS")
+    assert len(statements) == 2 and statements[0] == first[0]
+    assert statements[1].startswith("INSERT INTO inbound_messages")
     with app.app_context():
         conversation = db.session.scalar(select(Conversation))
         assert conversation is not None
@@ -353,3 +356,39 @@ def test_a_first_message_is_stored_with_its_conversation_in_one_statement(
         assert {row.data_key_id for row in rows} == {conversation.data_key_id}
         assert all(row.processed_at is None and row.media is None for row in rows)
     assert b"CANARY" not in redis_dump(redis_conn)
+
+
+def test_first_messages_from_one_number_at_once_share_one_conversation(
+    app: Flask, redis_conn: Redis
+) -> None:
+    """Eight different first messages from a new number, at the same moment:
+    one conversation, each message stored once under its key (the losers of
+    the race for the conversation store theirs on their second try)."""
+    number = "+819061238888"
+    with app.app_context():
+        keys_before = db.session.scalar(select(func.count()).select_from(DataKey))
+    barrier = threading.Barrier(8)
+    statuses: list[int] = []
+
+    def deliver(n: int) -> None:
+        phone = Phone(app, number, "sms")
+        params = phone.params(f"CANARY message {n}")
+        barrier.wait()
+        statuses.append(phone.post(params))
+
+    threads = [threading.Thread(target=deliver, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200] * 8
+    with app.app_context():
+        conversations = db.session.scalars(select(Conversation)).all()
+        assert len(conversations) == 1
+        rows = db.session.scalars(select(InboundMessage)).all()
+        assert sorted(row.body for row in rows) == [f"CANARY message {n}" for n in range(8)]
+        assert {row.conversation_id for row in rows} == {conversations[0].id}
+        assert {row.data_key_id for row in rows} == {conversations[0].data_key_id}
+        # The writes that lost the race left no key behind.
+        keys = db.session.scalar(select(func.count()).select_from(DataKey))
+        assert keys == keys_before + 1
