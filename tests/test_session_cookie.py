@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Flask, session
+from typing import Any
+
+import pytest
+from flask import Flask, request, session
+from flask.sessions import SecureCookieSessionInterface
 
 from grievance.session_cookie import SessionCookie
 
@@ -37,3 +41,51 @@ def test_a_new_key_signs_anew_and_refuses_the_old_cookies(app: Flask) -> None:
     # The old key as a fallback: its cookies are read again.
     app.config["SECRET_KEY_FALLBACKS"] = [old_serializer.secret_keys[-1]]
     assert _read(app, old_cookie) == {"n": 1}
+
+
+def _saved(app: Flask, interface: SecureCookieSessionInterface, data: dict[str, object]) -> Any:
+    """The response headers `interface` writes for a session that held
+    `data` and was emptied by the request."""
+    name = app.config["SESSION_COOKIE_NAME"]
+    with app.test_request_context("/", headers={"Cookie": f"{name}={_signed(app, data)}"}):
+        current = interface.open_session(app, request)
+        assert current is not None and dict(current) == data
+        current.clear()
+        response = app.response_class("")
+        interface.save_session(app, current, response)
+        return response.headers
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {},
+        {
+            "SESSION_COOKIE_SECURE": True,
+            "SESSION_COOKIE_SAMESITE": "Strict",
+            "SESSION_COOKIE_DOMAIN": "example.org",
+            "SESSION_COOKIE_PATH": "/staff",
+            "SESSION_COOKIE_NAME": "other",
+        },
+    ],
+)
+def test_an_emptied_session_deletes_its_cookie_as_flask_does(
+    app: Flask, settings: dict[str, object]
+) -> None:
+    app.config.update(settings)
+    ours = app.session_interface
+    assert isinstance(ours, SessionCookie)
+    flasks = _saved(app, SecureCookieSessionInterface(), {"csrf_token": "x"})
+    for _ in range(2):  # written, then kept
+        headers = _saved(app, ours, {"csrf_token": "x"})
+        assert headers.getlist("Set-Cookie") == flasks.getlist("Set-Cookie")
+        assert headers.get("Vary") == flasks.get("Vary") == "Cookie"
+    assert "Max-Age=0" in headers["Set-Cookie"]
+    # A session that was not emptied is saved as before.
+    with app.test_request_context("/"):
+        session["n"] = 3
+        response = app.response_class("")
+        ours.save_session(app, session, response)
+        cookie = response.headers["Set-Cookie"]
+    assert "Max-Age=0" not in cookie
+    assert _read(app, cookie.split(";")[0].split("=", 1)[1]) == {"n": 3}
