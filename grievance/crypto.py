@@ -28,6 +28,7 @@ import json
 import os
 import secrets
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -428,6 +429,23 @@ def random_code(length: int) -> str:
 
 def new_uid() -> str:
     return secrets.token_hex(16)
+
+
+def new_key_id() -> str:
+    """A data key's id: 32 hex digits like `new_uid`'s, the first twelve the
+    time in milliseconds, the other twenty (80 bits) random.
+
+    Every report and first message makes a data key, and its id goes into
+    the keys' primary key index, a million entries and more. A random id
+    lands on any of its pages, and after each checkpoint PostgreSQL writes
+    a whole page to its log the first time the page changes: a held report
+    wrote 19.5-19.9 KB of log right after a checkpoint, against 1.5 KB a
+    while later, most of it that index's page. New ids in time order go to
+    the index's last page instead: 9.2 KB right after a checkpoint (the
+    rest, the held reports' own random indexes). The id reveals no more
+    than the key's `created_at`, and it never leaves the database.
+    """
+    return f"{time.time_ns() // 1_000_000:012x}{secrets.token_hex(10)}"
 
 
 def new_password(length: int = 20) -> str:

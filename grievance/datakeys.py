@@ -37,7 +37,7 @@ def as_utc(value: datetime | None) -> datetime | None:
 class DataKey(db.Model):
     __tablename__ = "data_keys"
 
-    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=crypto.new_uid)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=crypto.new_key_id)
     kek_id: Mapped[str] = mapped_column(String(16), index=True)
     wrapped: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -82,7 +82,7 @@ class KeyAtHand:
     @classmethod
     def new(cls) -> KeyAtHand:
         """A fresh random data key, wrapped under the active key-encryption key."""
-        dek_id = crypto.new_uid()
+        dek_id = crypto.new_key_id()
         wrapped, clear = crypto.new_data_key(crypto.current_ring(), dek_id)
         return cls(id=dek_id, kek_id=wrapped.kek_id, wrapped=wrapped.wrapped, clear=clear)
 

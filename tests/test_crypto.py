@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from flask import Flask
 
 from grievance import crypto
 
@@ -198,3 +199,21 @@ def test_a_new_data_key_comes_with_the_key_it_wrapped() -> None:
     assert crypto.unwrap_data_key(keys, wrapped) == clear
     # A second key is another key.
     assert crypto.new_data_key(keys, "dek-10")[1] != clear
+
+
+def test_data_key_ids_sort_in_the_order_the_keys_were_made(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """New keys go to the end of the keys' index, not anywhere in it."""
+    from grievance.datakeys import DataKey, KeyAtHand
+
+    clock = iter(range(1_700_000_000_000_000_000, 1_800_000_000_000_000_000, 1_500_000))
+    monkeypatch.setattr(crypto.time, "time_ns", lambda: next(clock))
+    with app.app_context():
+        ids = [KeyAtHand.new().id if n % 2 else DataKey.create().id for n in range(200)]
+    assert ids == sorted(ids) and len(set(ids)) == 200
+    assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
+    # Within one millisecond: still distinct (80 random bits each).
+    monkeypatch.setattr(crypto.time, "time_ns", lambda: 1_700_000_000_000_000_000)
+    same = {crypto.new_key_id() for _ in range(1000)}
+    assert len(same) == 1000 and len({i[:12] for i in same}) == 1
