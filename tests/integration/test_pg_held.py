@@ -3,12 +3,16 @@ job side by side that take different reports."""
 
 from __future__ import annotations
 
+import re
+
+import pytest
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.dialects import postgresql
 
 from grievance.cases.models import Case
 from grievance.datakeys import DataKey
-from grievance.extensions import db
+from grievance.extensions import commit, db
 from grievance.intake import held
 from grievance.intake.models import HeldReport
 from grievance.notify import dispatch
@@ -28,7 +32,7 @@ def test_the_form_holds_a_report_in_one_statement(app: Flask) -> None:
     reference, _secret = receipt_codes(response.data)
     # The reference check, the key and the row: one round trip.
     [statement] = statements
-    assert statement.startswith("WITH stored_key AS")
+    assert statement.startswith("WITH held AS")
     assert "INSERT INTO data_keys" in statement and "INSERT INTO held_reports" in statement
     with app.app_context():
         row = db.session.scalar(select(HeldReport))
@@ -57,3 +61,62 @@ def test_a_run_skips_a_report_another_run_is_opening(app: Flask) -> None:
             other.rollback()
         assert held.open_held_reports() == "opened 1"
         assert _count(Case) == 3 and _count(HeldReport) == 0
+
+
+def test_a_taken_reference_writes_nothing_and_another_is_drawn(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from grievance import crypto
+    from grievance.cases import services as case_services
+
+    app.extensions["grievance.runner"] = dispatch.RQRunner(REDIS_URL, 3600)
+    client = app.test_client()
+    submit(client, narrative="The first report.")
+    with app.app_context():
+        held_ref = db.session.scalar(select(HeldReport.reference))
+        case, _receipt = case_services.open_case(
+            case_services.NewCase(language="vi", narrative="x")
+        )
+        case_ref = case.reference
+        commit()
+        keys = _count(DataKey)
+    draw = crypto.random_code
+    tries = iter([case_ref, held_ref, "FREEREF2"])
+    monkeypatch.setattr(
+        crypto,
+        "random_code",
+        lambda n: next(tries) if n == case_services.REFERENCE_LENGTH else draw(n),
+    )
+    reference, _secret = receipt_codes(submit(client, narrative="CANARY-third try").data)
+    assert reference == case_services.format_code("FREEREF2")
+    with app.app_context():
+        # The two clashes wrote nothing: one new key, for the one new row.
+        assert _count(DataKey) == keys + 1
+        row = db.session.scalar(select(HeldReport).where(HeldReport.reference == "FREEREF2"))
+        assert row is not None and row.data_key is not None
+        assert row.report is not None and "CANARY-third try" in row.report
+
+
+def test_the_hold_never_scans_the_held_reports(app: Flask) -> None:
+    """Planned while no report waits (the statistics say the table is empty),
+    the statement kept for every later report must not scan the held
+    reports: during a burst they number thousands."""
+    statement = held._hold_statements("postgresql")[0]
+    sql = str(statement.compile(dialect=postgresql.dialect()))
+    with app.app_context():
+        connection = db.session.connection()
+        connection.execute(text("ANALYZE held_reports"))
+        # PostgreSQL's plan for every execution of a prepared statement.
+        connection.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
+        names = sorted(set(re.findall(r"%\((\w+)\)s", sql)))
+        numbered = re.sub(r"%\((\w+)\)s", lambda m: f"${names.index(m.group(1)) + 1}", sql)
+        types = {"dek_wrapped": "bytea", "secret_hash": "bytea", "report_ct": "bytea"}
+        declared = ", ".join(types.get(n, "unknown") for n in names)
+        connection.execute(text(f"PREPARE hold ({declared}) AS {numbered}"))
+        values = ", ".join("NULL" for _ in names)
+        plan = "\n".join(
+            row[0] for row in connection.execute(text(f"EXPLAIN EXECUTE hold ({values})"))
+        )
+        db.session.rollback()
+    assert "Conflict Arbiter Indexes: uq_held_reports_reference" in plan
+    assert "Scan on held_reports" not in plan and "Scan using uq_cases_reference" in plan
