@@ -335,10 +335,10 @@ def test_a_first_message_is_stored_with_its_conversation_in_one_statement(
         phone.send("CANARY first words")
         first, statements[:] = list(statements), []
         phone.send("CANARY second words")
-    # The look-up with the key, the conversation and the message, at once;
-    # the next message's look-up finds the conversation (nothing written),
-    # then the message adds itself under the conversation's key.
-    assert len(first) == 1 and first[0].startswith("WITH found AS")
+    # The conversation, its key and the message, at once; the next
+    # message's statement finds the conversation there (nothing written) and
+    # looks it up, then the message adds itself under the conversation's key.
+    assert len(first) == 1 and first[0].startswith("WITH new_conversation AS")
     assert len(statements) == 2 and statements[0] == first[0]
     assert statements[1].startswith("INSERT INTO inbound_messages")
     with app.app_context():
@@ -392,3 +392,56 @@ def test_first_messages_from_one_number_at_once_share_one_conversation(
         # The writes that lost the race left no key behind.
         keys = db.session.scalar(select(func.count()).select_from(DataKey))
         assert keys == keys_before + 1
+
+
+def test_a_conversation_stored_by_another_request_meanwhile_is_found(
+    app: Flask, redis_conn: Redis
+) -> None:
+    """The number's first conversation is written by another transaction
+    while this message's statement runs: the statement waits for it, finds
+    the number taken and (its snapshot older) no conversation; the message
+    is then stored in that conversation, under its key."""
+    from sqlalchemy import insert
+
+    from grievance.datakeys import KeyAtHand, utcnow
+
+    number = "+819061237777"
+    with app.app_context():
+        key = KeyAtHand.new()
+        uid = crypto.new_uid()
+        now = utcnow()
+        conversation = {
+            "uid": uid,
+            "channel": "sms",
+            "sender_index": crypto.blind_index(crypto.current_ring(), number, "phone"),
+            "step": "new",
+            "stopped": False,
+            "created_at": now,
+            "updated_at": now,
+            "address_ct": key.seal(Conversation, "address", uid, number),
+            "data_key_id": key.id,
+        }
+        other = db.engine.connect()
+        other.execute(
+            insert(DataKey).values(
+                id=key.id, kek_id=key.kek_id, wrapped=key.wrapped, created_at=now
+            )
+        )
+        conversation_id = other.execute(
+            insert(Conversation).values(conversation).returning(Conversation.id)
+        ).scalar_one()
+    statuses: list[int] = []
+    phone = Phone(app, number, "sms")
+    sender = threading.Thread(target=lambda: statuses.append(phone.post(phone.params("CANARY x"))))
+    sender.start()
+    sender.join(0.5)
+    assert sender.is_alive()  # waiting for the other transaction's conversation
+    other.commit()
+    other.close()
+    sender.join(10)
+    assert statuses == [200]
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Conversation)) == 1
+        [row] = db.session.scalars(select(InboundMessage)).all()
+        assert (row.conversation_id, row.data_key_id) == (conversation_id, key.id)
+        assert row.body == "CANARY x"
