@@ -17,7 +17,7 @@ import subprocess
 import sys
 import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -140,6 +140,15 @@ def redis_dump(conn: Redis) -> bytes:
             except zlib.error:
                 pass
     return b"\n".join(chunks)
+
+
+def _all_at_once(work: Callable[[int], None], count: int) -> None:
+    """`work(0)` to `work(count - 1)`, each on its own thread; back when all are done."""
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 class Phone:
@@ -266,16 +275,12 @@ def test_concurrent_redeliveries_store_one_message_and_answer_once(
     statuses: list[int] = []
     barrier = threading.Barrier(12)
 
-    def deliver() -> None:
+    def deliver(_n: int) -> None:
         client_phone = Phone(app, phone.number, phone.channel)
         barrier.wait()
         statuses.append(client_phone.post(params))
 
-    threads = [threading.Thread(target=deliver) for _ in range(12)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _all_at_once(deliver, 12)
     assert statuses == [200] * 12
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(InboundMessage)) == 1
@@ -376,11 +381,7 @@ def test_first_messages_from_one_number_at_once_share_one_conversation(
         barrier.wait()
         statuses.append(phone.post(params))
 
-    threads = [threading.Thread(target=deliver, args=(n,)) for n in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _all_at_once(deliver, 8)
     assert statuses == [200] * 8
     with app.app_context():
         conversations = db.session.scalars(select(Conversation)).all()

@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql
 
 from grievance.cases.models import Case
 from grievance.datakeys import DataKey
-from grievance.extensions import commit, db
+from grievance.extensions import db
 from grievance.intake import held
 from grievance.intake.models import HeldReport
 from grievance.notify import dispatch
@@ -66,35 +66,17 @@ def test_a_run_skips_a_report_another_run_is_opening(app: Flask) -> None:
 def test_a_taken_reference_writes_nothing_and_another_is_drawn(
     app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from grievance import crypto
-    from grievance.cases import services as case_services
-
-    app.extensions["grievance.runner"] = dispatch.RQRunner(REDIS_URL, 3600)
-    client = app.test_client()
-    submit(client, narrative="The first report.")
-    with app.app_context():
-        held_ref = db.session.scalar(select(HeldReport.reference))
-        case, _receipt = case_services.open_case(
-            case_services.NewCase(language="vi", narrative="x")
-        )
-        case_ref = case.reference
-        commit()
-        keys = _count(DataKey)
-    draw = crypto.random_code
-    tries = iter([case_ref, held_ref, "FREEREF2"])
-    monkeypatch.setattr(
-        crypto,
-        "random_code",
-        lambda n: next(tries) if n == case_services.REFERENCE_LENGTH else draw(n),
+    """The form's test of references already taken, on PostgreSQL's one
+    statement (a case's by the subquery, a held report's by the unique
+    index)."""
+    from tests.conftest import QueuedRunner
+    from tests.test_held_reports import (
+        test_the_form_holds_a_report_under_a_reference_no_case_nor_held_report_has as check,
     )
-    reference, _secret = receipt_codes(submit(client, narrative="CANARY-third try").data)
-    assert reference == case_services.format_code("FREEREF2")
-    with app.app_context():
-        # The two clashes wrote nothing: one new key, for the one new row.
-        assert _count(DataKey) == keys + 1
-        row = db.session.scalar(select(HeldReport).where(HeldReport.reference == "FREEREF2"))
-        assert row is not None and row.data_key is not None
-        assert row.report is not None and "CANARY-third try" in row.report
+
+    runner = QueuedRunner()
+    app.extensions["grievance.runner"] = runner
+    check(app, app.test_client(), runner, monkeypatch)
 
 
 def test_the_hold_never_scans_the_held_reports(app: Flask) -> None:
