@@ -118,8 +118,10 @@ _STORED_ALREADY = select(InboundMessage.id).where(
 
 @functools.cache
 def _first_message_statements() -> tuple[Executable, ...]:
-    """SQLite: a first message from a number: the data key, the conversation
-    under it and the message, built once (values bound when they run)."""
+    """A first message from a number in three statements, SQLite's way (it
+    cannot put an INSERT in a WITH, and its statements cost no round trip):
+    the data key, the conversation under it and the message, built once
+    (values bound when they run)."""
     keys, conversations = DataKey.__table__, Conversation.__table__
     messages = InboundMessage.__table__
     conversation = bound(conversations, _CONVERSATION_COLUMNS, "conversation_")
@@ -250,8 +252,9 @@ def store_inbound(message: Inbound, unit: Unit, *, look_first: bool = True) -> i
 
     A duplicate (a redelivery, or the same message twice at once) raises
     IntegrityError as its INSERT runs; the caller calls again in a new unit
-    and then finds the first one. So does the same number's first message
-    twice at once (the unique (channel, sender_index)), as at a flush.
+    and then finds the first one. On SQLite so does the same number's first
+    message twice at once (the unique (channel, sender_index)), as at a
+    flush; on PostgreSQL the second finds the first's conversation.
     `look_first=False` skips looking for it before storing: nearly every
     message is new, and the unique provider id catches the rest, so the
     webhook's first try saves that query.
