@@ -402,35 +402,20 @@ def test_a_conversation_stored_by_another_request_meanwhile_is_found(
     while this message's statement runs: the statement waits for it, finds
     the number taken and (its snapshot older) no conversation; the message
     is then stored in that conversation, under its key."""
-    from sqlalchemy import insert
-
-    from grievance.datakeys import KeyAtHand, utcnow
+    from grievance.datakeys import utcnow
+    from grievance.intake import gateway
 
     number = "+819061237777"
     with app.app_context():
-        key = KeyAtHand.new()
-        uid = crypto.new_uid()
-        now = utcnow()
-        conversation = {
-            "uid": uid,
-            "channel": "sms",
-            "sender_index": crypto.blind_index(crypto.current_ring(), number, "phone"),
-            "step": "new",
-            "stopped": False,
-            "created_at": now,
-            "updated_at": now,
-            "address_ct": key.seal(Conversation, "address", uid, number),
-            "data_key_id": key.id,
-        }
+        # The key and the conversation as a first message writes them, on a
+        # connection of its own, not committed yet.
+        index = crypto.blind_index(crypto.current_ring(), number, "phone")
+        first = gateway.Inbound(provider_id="SM-other", channel="sms", sender=number, body="")
+        values = gateway._first_values(first, number, index, utcnow())
+        key_insert, conversation_insert, _message = gateway._first_message_statements()
         other = db.engine.connect()
-        other.execute(
-            insert(DataKey).values(
-                id=key.id, kek_id=key.kek_id, wrapped=key.wrapped, created_at=now
-            )
-        )
-        conversation_id = other.execute(
-            insert(Conversation).values(conversation).returning(Conversation.id)
-        ).scalar_one()
+        other.execute(key_insert, values)
+        conversation_id = other.execute(conversation_insert, values).scalar_one()
     statuses: list[int] = []
     phone = Phone(app, number, "sms")
     sender = threading.Thread(target=lambda: statuses.append(phone.post(phone.params("CANARY x"))))
@@ -444,5 +429,5 @@ def test_a_conversation_stored_by_another_request_meanwhile_is_found(
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Conversation)) == 1
         [row] = db.session.scalars(select(InboundMessage)).all()
-        assert (row.conversation_id, row.data_key_id) == (conversation_id, key.id)
+        assert (row.conversation_id, row.data_key_id) == (conversation_id, values["key_id"])
         assert row.body == "CANARY x"
