@@ -1,7 +1,8 @@
 """Flask extensions, created unbound so any module can import them safely.
 
 `create_app` binds them with `init_app`. This module imports nothing from the
-application, so it can sit at the bottom of the import graph.
+application but `grievance.csrf_tokens` (which imports only
+`grievance.signing`), so it can sit at the bottom of the import graph.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import BindParameter, Executable, MetaData, Row, Table, bindparam, event
 from sqlalchemy.orm import DeclarativeBase, Session
+
+from grievance.csrf_tokens import CSRFProtection
 
 # Stable constraint names, so Alembic migrations work the same on SQLite
 # (batch mode) and PostgreSQL.
@@ -38,7 +40,7 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 babel = Babel()
-csrf = CSRFProtect()
+csrf = CSRFProtection()
 
 
 def row_lock(model: Any) -> dict[str, object] | None:

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from babel import support
-from flask import current_app
+from flask import current_app, g
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import _FlaskFormCSRF
 from wtforms.csrf.core import CSRFTokenField
@@ -23,7 +23,7 @@ from wtforms.fields.core import UnboundField
 from wtforms.i18n import messages_path
 from wtforms.widgets.core import clean_key
 
-from grievance import i18n
+from grievance import csrf_tokens, i18n
 from grievance.widgets import faster
 
 
@@ -84,7 +84,20 @@ class _TokenWhenDrawn(CSRFTokenField):
 
 
 class _CSRF(_FlaskFormCSRF):  # type: ignore[misc]
+    """Flask-WTF's form CSRF, its token made and checked by
+    `grievance.csrf_tokens` (the same token, its serializer made once)."""
+
     field_class = _TokenWhenDrawn
+
+    def generate_csrf_token(self, csrf_token_field: Any) -> str:
+        return csrf_tokens.make_token(self.meta.csrf_secret, self.meta.csrf_field_name)
+
+    def validate_csrf_token(self, form: Any, field: Any) -> None:
+        if g.get("csrf_valid", False):
+            return  # checked before the view ran (csrf_tokens.CSRFProtection)
+        csrf_tokens.check_token(
+            field.data, self.meta.csrf_secret, self.meta.csrf_time_limit, self.meta.csrf_field_name
+        )
 
 
 # Fields that hold per-form state beyond their data (a CSRF token's

@@ -5,7 +5,9 @@ one: twice on many requests. Building it is not free (itsdangerous checks
 what its JSON serializer returns by running it): about 1 % of a report's
 instructions. The serializer holds nothing of a request, so one made per
 secret key (and fallback keys) serves them all; a key changed in the
-config gets its own.
+config gets its own. It signs as Flask's does, with OpenSSL's HMAC and its
+key derived once (`grievance.signing`): a cookie signed by either is
+accepted by the other.
 
 A session emptied by the request (the report form's, once the report is
 stored) has its cookie deleted: the same header every time for the same
@@ -16,6 +18,7 @@ written once per settings and kept.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 
 from flask import Flask
@@ -24,6 +27,8 @@ from flask.wrappers import Response
 from itsdangerous import URLSafeTimedSerializer
 from werkzeug.http import dump_cookie
 
+from grievance.signing import KeptKeySigner
+
 # Keys in use at once: the current one; more only while tests change it.
 _KEPT_AT_MOST = 8
 
@@ -31,18 +36,29 @@ _KEPT_AT_MOST = 8
 class SessionCookie(SecureCookieSessionInterface):
     """Flask's cookie session, its signing serializer made once per key."""
 
+    # Flask's hash (SHA-1), named so that Python's hmac runs it in C.
+    digest_method = staticmethod(hashlib.sha1)
+
     def __init__(self) -> None:
         self._serializers: dict[tuple[object, ...], URLSafeTimedSerializer] = {}
         self._deletions: dict[tuple[object, ...], str] = {}
         self._lock = threading.Lock()
 
     def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
-        key = (app.secret_key, *(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        if not app.secret_key:
+            return None
+        fallbacks = app.config.get("SECRET_KEY_FALLBACKS") or ()
+        key = (app.secret_key, *fallbacks)
         serializer = self._serializers.get(key)
         if serializer is None:
-            serializer = super().get_signing_serializer(app)
-            if serializer is None:
-                return None
+            # As Flask's own: the current key last, the one it signs with.
+            serializer = URLSafeTimedSerializer(
+                [*fallbacks, app.secret_key],
+                salt=self.salt,
+                serializer=self.serializer,
+                signer=KeptKeySigner,
+                signer_kwargs={"key_derivation": self.key_derivation},
+            )
             with self._lock:
                 if len(self._serializers) >= _KEPT_AT_MOST:
                     self._serializers.clear()

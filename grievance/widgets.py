@@ -155,7 +155,7 @@ class FastSelect(Select):
         return Markup(html)  # noqa: S704 - value and label are escaped
 
 
-class _QuickChoiceCheck:
+class QuickChoiceCheck:
     """WTForms checks a posted choice by building a `Choice` per option, each
     time: some 90 options a report form, a fifth of its validation. This
     checks a list of `SelectChoice` options without groups (as
@@ -179,11 +179,11 @@ class _QuickChoiceCheck:
             )
 
 
-class SelectField(_QuickChoiceCheck, wtforms.SelectField):
+class SelectField(QuickChoiceCheck, wtforms.SelectField):
     """`wtforms.SelectField` drawn by `FastSelect`, its choice checked quickly."""
 
     widget = FastSelect()
 
 
-class RadioField(_QuickChoiceCheck, wtforms.RadioField):
+class RadioField(QuickChoiceCheck, wtforms.RadioField):
     """`wtforms.RadioField`, its choice checked quickly."""

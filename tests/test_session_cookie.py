@@ -89,3 +89,31 @@ def test_an_emptied_session_deletes_its_cookie_as_flask_does(
         cookie = response.headers["Set-Cookie"]
     assert "Max-Age=0" not in cookie
     assert _read(app, cookie.split(";")[0].split("=", 1)[1]) == {"n": 3}
+
+
+def test_cookies_are_signed_as_flasks_own_sign_them(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """OpenSSL's HMAC and a kept key (grievance.signing): the same bytes."""
+    from itsdangerous import TimestampSigner
+
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: 1_800_000_000)
+    app.config["SECRET_KEY_FALLBACKS"] = ["an-older-secret-key-" + "z" * 30]
+    ours = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
+    theirs = SecureCookieSessionInterface().get_signing_serializer(app)
+    assert ours is not None and theirs is not None
+    data = {"csrf_token": "abc", "n": 3}
+    assert ours.dumps(data) == theirs.dumps(data)
+    assert ours.loads(theirs.dumps(data)) == data
+    # A cookie signed under the older key is read by both.
+    old = SecureCookieSessionInterface()
+    app_key = app.secret_key
+    app.secret_key = app.config["SECRET_KEY_FALLBACKS"][0]
+    app.config["SECRET_KEY_FALLBACKS"] = []
+    signed_before = old.get_signing_serializer(app).dumps(data)  # type: ignore[union-attr]
+    app.secret_key, app.config["SECRET_KEY_FALLBACKS"] = app_key, [app.secret_key]
+    assert ours.loads(signed_before) == data
+    # A changed byte is refused.
+    tampered = signed_before[:-1] + ("A" if signed_before[-1] != "A" else "B")
+    with pytest.raises(Exception, match="does not match"):
+        ours.loads(tampered)

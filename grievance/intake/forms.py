@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from wtforms import (
     BooleanField,
     EmailField,
@@ -30,9 +32,11 @@ class MultiCheckboxField(SelectMultipleField):
     widget = CheckboxList()
     option_widget = CheckboxInput()
 
-    def pre_validate(self, form: object) -> None:
-        # Unknown values are dropped by the view, never echoed back.
-        return None
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Unknown values are not an error: the view drops them, never
+        # echoing them back.
+        kwargs.setdefault("validate_choice", False)
+        super().__init__(*args, **kwargs)
 
 
 class SafetyForm(BaseForm):

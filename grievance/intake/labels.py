@@ -91,6 +91,7 @@ SAFE_WINDOW_CHOICES: list[tuple[str, object]] = [
     ("evening", _l("Evening (18 to 22)")),
     ("night", _l("Night (22 to 6)")),
 ]
+SAFE_WINDOW_VALUES = frozenset(code for code, _ in SAFE_WINDOW_CHOICES)
 
 OWN_PHONE_CHOICES: list[tuple[str, object]] = [
     ("own", _l("Yes, only I use it")),

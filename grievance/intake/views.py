@@ -7,13 +7,24 @@ session. Every page works without JavaScript.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import format_datetime
 from sqlalchemy import select, text
 
-from grievance import crypto, i18n, ratelimit, short_writes
+from grievance import crypto, i18n, quick_forms, ratelimit, short_writes
 from grievance.cases import consent, resolution
 from grievance.cases.models import VIEW_EVENTS_SQL, CaseEvent, Message
 from grievance.extensions import commit, db
@@ -128,27 +139,28 @@ def _contact_errors(form: ReportForm) -> str | None:
     return None
 
 
-def _web_report(form: ReportForm, phone: str | None, files: list[CleanFile]) -> web.WebReport:
-    """The report as the worker sent it, from a valid form."""
+def _web_report(
+    data: Mapping[str, Any], phone: str | None, files: list[CleanFile]
+) -> web.WebReport:
+    """The report as the worker sent it, from a valid form's data."""
     return web.WebReport(
         language=i18n.current_language().code,
-        narrative=form.narrative.data or "",
-        in_danger=form.danger.data == "yes",
-        categories=form.categories.data,
-        since=form.since.data or None,
-        prefecture=form.prefecture.data
-        if form.prefecture.data in labels.PREFECTURE_CODES
-        else None,
-        industry=form.industry.data or None,
-        residence_status=form.residence_status.data or None,
-        employer=form.employer.data or "",
-        organisation=form.organisation.data or "",
-        broker=form.broker.data or "",
-        contact_method=form.contact_method.data,
+        narrative=data["narrative"] or "",
+        in_danger=data["danger"] == "yes",
+        # Unknown values are dropped, never stored.
+        categories=[c for c in data["categories"] or [] if c in labels.CATEGORY_LABELS],
+        since=data["since"] or None,
+        prefecture=data["prefecture"] if data["prefecture"] in labels.PREFECTURE_CODES else None,
+        industry=data["industry"] or None,
+        residence_status=data["residence_status"] or None,
+        employer=data["employer"] or "",
+        organisation=data["organisation"] or "",
+        broker=data["broker"] or "",
+        contact_method=data["contact_method"],
         phone=phone,
-        email=form.email.data or None,
-        safe_windows=form.safe_windows.data,
-        own_phone=form.own_phone.data or None,
+        email=data["email"] or None,
+        safe_windows=[w for w in data["safe_windows"] or [] if w in labels.SAFE_WINDOW_VALUES],
+        own_phone=data["own_phone"] or None,
         files=files,
     )
 
@@ -167,11 +179,48 @@ def report() -> Any:
         commit()
         form = ReportForm(formdata=None, danger=safety.danger.data)
         return _render_form(form)
+    quick = _quick_report()
+    if quick is None:
+        return _report_by_form()
+    data, phone = quick
+    return _file_report(data, phone, files=[], kept=0)
 
+
+def _quick_report() -> tuple[dict[str, Any], str | None] | None:
+    """A plain valid report's data and phone number (E.164), taken without
+    building the form (`grievance.quick_forms`); None for any other, which
+    `_report_by_form` then handles: one with files, files kept or to
+    remove, the hidden field filled, or anything to correct."""
+    if "kept_remove" in request.form or any(
+        item.filename for _name, item in request.files.items(multi=True)
+    ):
+        return None
+    if current_app.config["WTF_CSRF_ENABLED"] and not g.get("csrf_valid"):
+        return None
+    data = quick_forms.valid_data(ReportForm, request.form, request.files)
+    if data is None or data["homepage"]:
+        return None
+    phone = None
+    if data["contact_method"] in ("sms", "whatsapp"):
+        if not data["phone"]:
+            return None
+        try:
+            phone = crypto.normalise_phone(data["phone"])
+        except crypto.InvalidPhoneNumberError:
+            return None
+    elif data["contact_method"] == "email" and not data["email"]:
+        return None
+    if kept_files.count():
+        return None
+    return data, phone
+
+
+def _report_by_form() -> Any:
+    """The report through the whole form: its errors shown, its files kept."""
     form = ReportForm()
     form.categories.data = [c for c in (form.categories.data or []) if c in labels.CATEGORY_LABELS]
     form.safe_windows.data = [
-        w for w in (form.safe_windows.data or []) if w in dict(labels.SAFE_WINDOW_CHOICES)
+        w for w in (form.safe_windows.data or []) if w in labels.SAFE_WINDOW_VALUES
     ]
     valid = form.validate_on_submit()
     if form.homepage.data:
@@ -206,6 +255,13 @@ def report() -> Any:
             kept_files.keep(files)
         commit()
         return _render_form(form, 400)
+    return _file_report(form.data, phone, files, kept)
+
+
+def _file_report(
+    data: Mapping[str, Any], phone: str | None, files: list[CleanFile], kept: int
+) -> Any:
+    """Store a valid report (`kept`: how many files kept for it); the receipt."""
     # Counted in Redis while this request goes on; read before anything is stored.
     counted = ratelimit.hit_soon(ratelimit.client_key("report"), 3600)
     if kept:
@@ -213,7 +269,7 @@ def report() -> Any:
         if counted() > REPORTS_PER_HOUR:
             abort(429)
         files = kept_files.take() + files
-    report = _web_report(form, phone, files)
+    report = _web_report(data, phone, files)
     # A report from a worker in danger is opened now: paging the on-call
     # caseworkers waits for no queue. Any other is sealed (while Redis
     # counts) and held; a job opens its case (grievance.intake.held).
@@ -236,7 +292,7 @@ def report() -> Any:
     return receipt_page(
         receipt,
         in_danger=report.in_danger,
-        shared_phone=form.own_phone.data in ("shared", "employer"),
+        shared_phone=data["own_phone"] in ("shared", "employer"),
     )
 
 
