@@ -138,7 +138,8 @@ def settle(kind: str, url: str) -> None:
     took half the reports a second of one measured alone. So, as pgbench
     does before its runs: VACUUM (ANALYZE) on PostgreSQL (what autovacuum
     would have done after such a load; without it, index-only scans read
-    the table too), a checkpoint, then the machine's own buffers to disk.
+    the table too), a checkpoint, then the machine's own buffers to disk;
+    last, the database read once (`read_once`).
     """
     if kind == "postgresql":
         from sqlalchemy import create_engine, text
@@ -158,6 +159,50 @@ def settle(kind: str, url: str) -> None:
         with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     os.sync()
+    read_once(kind, url)
+
+
+def read_once(kind: str, url: str) -> None:
+    """Read the whole database once, as a server that has been serving would
+    have it in memory.
+
+    Some machines drop file cache that sat unread for a while, however much
+    memory is free: the one of 2026-12-05 15:00 UTC runs the kernel's DAMON
+    with a pageout scheme (pages not accessed for 12 intervals of 5 s, a
+    minute, are paged out). Seeding writes the database minutes before the
+    first request, so there each request then waited on the disk for the
+    index pages it reads, and the two sync workers left the processors idle
+    a quarter of the time (SQLite, a million cases: 747 reports a second
+    with 27 % idle and 10 % waiting on the disk; 963 with the file read
+    once first). What such a machine keeps of a busy database is what its
+    requests keep reading; reading it once puts the run there.
+    """
+    if kind == "postgresql":
+        from sqlalchemy import create_engine, text
+        from sqlalchemy.exc import DBAPIError
+
+        engine = create_engine(url, isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_prewarm"))
+                # Into the operating system's cache ('read'), tables and
+                # indexes, this database's own (its TOAST tables too).
+                conn.execute(
+                    text(
+                        "SELECT pg_prewarm(c.oid::regclass, 'read') FROM pg_class c"
+                        " JOIN pg_namespace n ON n.oid = c.relnamespace"
+                        " WHERE c.relkind IN ('r', 'i', 't', 'm')"
+                        " AND n.nspname IN ('public', 'pg_toast')"
+                    )
+                )
+        except DBAPIError:
+            log("database not read into memory: pg_prewarm is missing or needs a superuser")
+        finally:
+            engine.dispose()
+        return
+    with open(url.removeprefix("sqlite:///"), "rb") as db_file:
+        while db_file.read(1 << 20):
+            pass
 
 
 def flask(env: dict[str, str], *args: str) -> None:
@@ -284,7 +329,9 @@ def _bench_in(workdir: Path, kind: str, wrk: str) -> tuple[list[Result], dict[st
     flask(env, "tick")
     tick_seconds = time.time() - started
     log(f"[{kind}] periodic work in {tick_seconds:.1f} s; settling")
+    started = time.time()
     settle(kind, env["DATABASE_URL"])
+    log(f"[{kind}] settled and read once in {time.time() - started:.1f} s")
     log(f"[{kind}] preparing requests")
     # Enough one-time lines for the loaded run and the single-connection run.
     one_time = max(3000, (SECONDS + SOLO_SECONDS) * 600)
