@@ -65,6 +65,12 @@ def forget() -> None:
         _store(current_app).clear()
 
 
+def forget_one(key: Any) -> None:
+    """Drop the copy kept under `key` (this process only)."""
+    if has_app_context():
+        _store(current_app).pop(key, None)
+
+
 @functools.cache
 def _watched() -> tuple[type, ...]:
     # Imported late: the models import the extensions this module sits beside.

@@ -310,14 +310,32 @@ def suggestions(case: Case, categories: Sequence[str], limit: int = 8) -> list[r
         residence_status=case.residence_status,
         urgency=case.urgency,
     )
-    return routing.rank(
-        facts,
-        list(active_directory()),
-        referral_types=types,
-        identity_partner_ids=consent.identity_partner_ids(case),
-        referred_partner_ids=[r.partner_id for r in case.referrals if r.status in LIVE],
-        limit=limit,
-    )
+    directory = active_directory()
+    identity = consent.identity_partner_ids(case)
+    referred = frozenset(r.partner_id for r in case.referrals if r.status in LIVE)
+
+    def ranked() -> tuple[tuple[routing.PartnerProfile, ...], list[routing.Suggestion]]:
+        found = routing.rank(
+            facts,
+            directory,
+            referral_types=types,
+            identity_partner_ids=identity,
+            referred_partner_ids=referred,
+            limit=limit,
+        )
+        return directory, found
+
+    # Ranked once per kind of case while the directory is kept: the ranking
+    # (25 partners weighed) was a sixteenth of the case page, the same for
+    # every case with the same categories, place, language, status and
+    # urgency. Kept with the directory it was ranked from, and ranked again
+    # when that is reloaded (reference_cache).
+    key = ("partner-suggestions", facts, identity, referred, limit)
+    kept_directory, found = reference_cache.cached(key, ranked)
+    if kept_directory is not directory:
+        reference_cache.forget_one(key)
+        kept_directory, found = reference_cache.cached(key, ranked)
+    return list(found)
 
 
 def create_referral(

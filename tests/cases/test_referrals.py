@@ -355,3 +355,43 @@ def test_a_due_time_set_by_someone_else_is_left_alone(app: Flask) -> None:
         referrals.accept_referral(advisor("union@example.org"), referral.id)
         commit()
         assert abs(aware(case_of(world).due_at) - earlier) < timedelta(seconds=1)
+
+
+def test_suggestions_are_ranked_once_per_kind_of_case_while_the_directory_is_kept(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from grievance import reference_cache
+    from grievance.cases import routing
+
+    world = build(app)
+    ranked: list[object] = []
+    rank = routing.rank
+
+    def counted(*args: object, **kwargs: object) -> list[routing.Suggestion]:
+        ranked.append(args[0])
+        return rank(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(routing, "rank", counted)
+    with app.app_context():
+        case = case_of(world)
+        codes = [c.code for c in case.categories]
+        first = referrals.suggestions(case, codes)
+        assert [s.partner.code for s in referrals.suggestions(case, codes)] == [
+            s.partner.code for s in first
+        ]
+        assert len(ranked) == 1
+        # Another kind of case (other categories) is ranked for itself.
+        referrals.suggestions(case, codes[:1] if len(codes) > 1 else [])
+        assert len(ranked) == 2
+        # A directory loaded anew (as after its time, or a change): ranked again.
+        reference_cache.forget_one("partner-directory")
+        referrals.suggestions(case, codes)
+        assert len(ranked) == 3
+        # Referred since: the case's own state is part of what is kept.
+        refer(world, world.union_id, [])
+        case = case_of(world)
+        again = referrals.suggestions(case, codes)
+        assert len(ranked) == 4
+        assert next(s for s in again if s.partner.code == "U-DEMO-KANTO").has_warning(
+            "already_referred"
+        )
