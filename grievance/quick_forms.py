@@ -77,15 +77,20 @@ def _boolean(false_values: tuple[Any, ...]) -> Callable[[list[str]], Any]:
     return lambda sent: not (not sent or sent[0] in false_values)
 
 
+_KNOWN_VALIDATORS = (
+    validators.DataRequired,
+    validators.InputRequired,
+    validators.Optional,
+    validators.Length,
+    validators.Regexp,
+)
+
+
 def _check_for(name: str, field: Field) -> _Check | None:
     """The check for one built field; None if it is of a kind not known here."""
     if field.filters or callable(field.default) or not _same(field, Field, "post_validate"):
         return None
-    known = (validators.DataRequired, validators.InputRequired, validators.Optional)
-    if not all(
-        type(v) in known or type(v) in (validators.Length, validators.Regexp)
-        for v in field.validators
-    ):
+    if not all(type(v) in _KNOWN_VALIDATORS for v in field.validators):
         return None
     checks = tuple(field.validators)
     if isinstance(field, MultipleFileField) and _same(
@@ -99,8 +104,7 @@ def _check_for(name: str, field: Field) -> _Check | None:
     if isinstance(field, BooleanField) and _same(
         field, BooleanField, "process_data", "process_formdata", "pre_validate"
     ):
-        if field.default is not None and not isinstance(field.default, bool):
-            return None
+        # (Its data comes from the sent values alone, sent or not: no default.)
         return _Check(name, _boolean(tuple(field.false_values)), None, checks)
     if not isinstance(field, SelectFieldBase) or field.coerce is not str:
         return None
@@ -118,11 +122,10 @@ def _check_for(name: str, field: Field) -> _Check | None:
         # WTForms' check of the choice, or one doing the same (grievance.widgets).
         default = None if field.default is None else str(field.default)
         return _Check(name, _text(default), values, checks)
-    if (
-        isinstance(field, SelectMultipleField)
-        and _same(field, SelectMultipleField, "process_data", "process_formdata", "pre_validate")
-        and field.default is None
+    if isinstance(field, SelectMultipleField) and _same(
+        field, SelectMultipleField, "process_data", "process_formdata", "pre_validate"
     ):
+        # (The same: the values sent, as a list.)
         return _Check(name, list, values, checks)
     return None
 

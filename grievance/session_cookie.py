@@ -18,7 +18,6 @@ written once per settings and kept.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 
 from flask import Flask
@@ -35,9 +34,6 @@ _KEPT_AT_MOST = 8
 
 class SessionCookie(SecureCookieSessionInterface):
     """Flask's cookie session, its signing serializer made once per key."""
-
-    # Flask's hash (SHA-1), named so that Python's hmac runs it in C.
-    digest_method = staticmethod(hashlib.sha1)
 
     def __init__(self) -> None:
         self._serializers: dict[tuple[object, ...], URLSafeTimedSerializer] = {}

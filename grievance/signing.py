@@ -52,8 +52,6 @@ class KeptKeySigner(TimestampSigner):
     are told apart by secret, salt and derivation.
     """
 
-    default_digest_method = staticmethod(hashlib.sha1)
-
     def __init__(self, *args: object, **kwargs: object) -> None:
         kwargs["digest_method"] = hashlib.sha1
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]

@@ -72,7 +72,7 @@ def sent_forms(draw: st.DrawFn) -> list[tuple[str, str]]:
     return pairs
 
 
-def _built(form_class: type, pairs: list[tuple[str, str]]) -> tuple[bool, dict[str, Any]]:
+def _built(form_class: type) -> tuple[bool, dict[str, Any]]:
     """What the built form says of the request's data: valid, and its data."""
     form = form_class()
     valid = form.validate()
@@ -93,7 +93,7 @@ def test_the_data_taken_is_the_built_forms_for_a_valid_form(
     with app.test_request_context("/en/report", method="POST", data=MultiDict(pairs)):
         g.csrf_valid = True  # as CSRFProtection leaves it
         quick = quick_forms.valid_data(ReportForm, request.form, request.files)
-        valid, data = _built(ReportForm, pairs)
+        valid, data = _built(ReportForm)
     if quick is not None:
         assert valid, pairs
         assert quick == data
