@@ -167,15 +167,15 @@ def read_once(kind: str, url: str) -> None:
     have it in memory.
 
     Some machines drop file cache that sat unread for a while, however much
-    memory is free: the benchmark's machine from 2026-12-05 14:30 UTC runs
-    the kernel's DAMON with a pageout scheme (pages not accessed for 12
+    memory is free: the machines the benchmark has run on since 2026-12-05
+    run the kernel's DAMON with a pageout scheme (pages not accessed for 12
     intervals of 5 s, a minute, are paged out). Seeding writes the database
     minutes before the first request, so there the requests waited on the
-    disk for the index pages they read (SQLite, a million cases: 747
-    reports a second with the processors 15 % idle and 9 % waiting on the
-    disk; 963 with the file read once first). What such a machine keeps of
-    a busy database is what its requests keep reading; reading it once puts
-    the run there.
+    disk for the index pages they read (on one of them, SQLite, a million
+    cases: 747 reports a second with the processors 15 % idle and 9 %
+    waiting on the disk; 963 with the file read once first). What such a
+    machine keeps of a busy database is what its requests keep reading;
+    reading it once puts the run there.
     """
     if kind == "postgresql":
         from sqlalchemy import create_engine, text
